@@ -1,0 +1,92 @@
+import type { Observable } from 'rxjs';
+import type { Alert } from './alert.js';
+import type { DeadLetter } from './deadLetter.js';
+import type { Flow } from './flow.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { SampleBatch } from './telemetry/schema.js';
+import type { RollupBatch } from './telemetry/rollup.js';
+import type { SeriesCatalog } from './telemetry/series.js';
+
+/** What travels on an edge of the graph; an edge joins an output and an input of one type. */
+export interface PortValues {
+  samples: SampleBatch;
+  rollups: RollupBatch;
+  alerts: Alert;
+}
+export type PortType = keyof PortValues;
+export const PORT_TYPES: readonly PortType[] = ['samples', 'rollups', 'alerts'];
+
+/** JSON Schema (draft 2020-12 subset understood by ajv) of a node's `options`. */
+export type OptionsSchema = Record<string, unknown>;
+
+/** Services a node gets from the engine; nodes never reach for globals. */
+export interface NodeContext {
+  /** The node's id in the pipeline definition. */
+  readonly id: string;
+  readonly metrics: Metrics;
+  readonly deadLetter: DeadLetter;
+  readonly flow: Flow;
+  readonly log: Logger;
+  /** Interned hosts, components, processes and series shared by every node of a run. */
+  readonly catalog: SeriesCatalog;
+  /** Directory for durable state (DuckDB files); the engine creates it. */
+  readonly stateDir: string;
+  /** Aborted when the run is asked to stop (SIGINT/SIGTERM): sources end, sinks flush. */
+  readonly signal: AbortSignal;
+}
+
+interface SpecBase<O> {
+  /** The name a pipeline definition uses in `type:`. */
+  readonly type: string;
+  /** One line for `resin --help` and docs. */
+  readonly summary: string;
+  /** JSON Schema of `options`; defaults in it are applied before `create`. */
+  readonly options: OptionsSchema;
+  /** Called once per run with validated options (defaults applied). */
+  readonly _options?: O;
+}
+
+export interface SourceSpec<O = any, T extends PortType = PortType> extends SpecBase<O> {
+  readonly kind: 'source';
+  readonly output: T;
+  create(options: O, ctx: NodeContext): SourceInstance<PortValues[T]>;
+}
+
+export interface OperatorSpec<O = any, I extends PortType = PortType, T extends PortType = PortType> extends SpecBase<O> {
+  readonly kind: 'operator';
+  /** Accepted input type; several inputs of that type are merged. */
+  readonly input: I;
+  readonly output: T;
+  /** Most inputs accepted (default 1). */
+  readonly maxInputs?: number;
+  create(options: O, ctx: NodeContext): OperatorInstance<PortValues[I], PortValues[T]>;
+}
+
+export interface SinkSpec<O = any, I extends PortType = PortType> extends SpecBase<O> {
+  readonly kind: 'sink';
+  readonly input: I;
+  /** Most inputs accepted (default unbounded). */
+  readonly maxInputs?: number;
+  create(options: O, ctx: NodeContext): SinkInstance<PortValues[I]>;
+}
+
+export type NodeSpec = SourceSpec | OperatorSpec | SinkSpec;
+
+/** A source is pulled: the engine asks for the next item only once the graph is done with the last. */
+export interface SourceInstance<T> {
+  read(): AsyncIterable<T>;
+  close?(): Promise<void>;
+}
+
+/** An operator is an RxJS operator over its (merged) input; `close` releases what it holds. */
+export interface OperatorInstance<I, O> {
+  apply(input: Observable<I>): Observable<O>;
+  close?(): Promise<void>;
+}
+
+/** A sink consumes its input; `close` flushes and resolves once everything is durable. */
+export interface SinkInstance<I> {
+  write(item: I): void;
+  close(): Promise<void>;
+}

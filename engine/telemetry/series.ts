@@ -1,0 +1,171 @@
+import type { RecordBatch } from 'apache-arrow';
+import { dictColumn, type SampleColumns, type StringField } from './schema.js';
+
+/** Strings to dense integer ids and back. */
+export class Interner {
+  private readonly ids = new Map<string, number>();
+  readonly names: string[] = [];
+
+  intern(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.ids.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+
+  lookup(name: string): number | undefined {
+    return this.ids.get(name);
+  }
+
+  name(id: number): string {
+    return this.names[id]!;
+  }
+
+  get size(): number {
+    return this.names.length;
+  }
+}
+
+function grow<T extends Int32Array>(arr: T, need: number): T {
+  if (need <= arr.length) return arr;
+  const next = new Int32Array(Math.max(need, arr.length * 2)) as T;
+  next.set(arr);
+  return next;
+}
+
+/**
+ * The run-wide identity of series: a series is (host, component, process), the unit
+ * that level 2 watches. Operators key their state by series id in typed arrays; this
+ * class turns a batch's dictionary columns into per-row series ids without touching a
+ * row object: dictionaries are mapped to global ids once (cached by dictionary
+ * identity), then rows are combined through one numeric-key Map lookup each.
+ */
+export class SeriesCatalog {
+  readonly hosts = new Interner();
+  readonly components = new Interner();
+  readonly processes = new Interner();
+  /** Region, cluster and version strings share one interner; -1 means absent. */
+  readonly attrs = new Interner();
+
+  private readonly pairs = new Map<number, number>();
+  private readonly series = new Map<number, number>();
+  private pairComponent = new Int32Array(64);
+  private pairProcess = new Int32Array(64);
+  private pairCount = 0;
+
+  seriesHost = new Int32Array(1024);
+  seriesComponent = new Int32Array(1024);
+  seriesProcess = new Int32Array(1024);
+  seriesRegion = new Int32Array(1024);
+  seriesCluster = new Int32Array(1024);
+  seriesVersion = new Int32Array(1024);
+  private count = 0;
+
+  private readonly remaps = new WeakMap<object, Int32Array>();
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Id of (host, component, process), created on first sight. */
+  seriesId(host: number, component: number, proc: number): number {
+    const pairKey = component * 0x400000 + proc;
+    let pair = this.pairs.get(pairKey);
+    if (pair === undefined) {
+      pair = this.pairCount++;
+      this.pairs.set(pairKey, pair);
+      this.pairComponent = grow(this.pairComponent, this.pairCount);
+      this.pairProcess = grow(this.pairProcess, this.pairCount);
+      this.pairComponent[pair] = component;
+      this.pairProcess[pair] = proc;
+    }
+    const key = pair * 0x4000000 + host;
+    let id = this.series.get(key);
+    if (id === undefined) {
+      id = this.count++;
+      this.series.set(key, id);
+      this.ensure(this.count);
+      this.seriesHost[id] = host;
+      this.seriesComponent[id] = component;
+      this.seriesProcess[id] = proc;
+      this.seriesRegion[id] = -1;
+      this.seriesCluster[id] = -1;
+      this.seriesVersion[id] = -1;
+    }
+    return id;
+  }
+
+  private ensure(n: number): void {
+    if (n <= this.seriesHost.length) return;
+    this.seriesHost = grow(this.seriesHost, n);
+    this.seriesComponent = grow(this.seriesComponent, n);
+    this.seriesProcess = grow(this.seriesProcess, n);
+    this.seriesRegion = grow(this.seriesRegion, n);
+    this.seriesCluster = grow(this.seriesCluster, n);
+    this.seriesVersion = grow(this.seriesVersion, n);
+  }
+
+  /** Global ids of a dictionary's entries, computed once per dictionary. */
+  private remap(name: StringField, batch: RecordBatch<SampleColumns>): { ids: Int32Array; indices: Int32Array; valid: Uint8Array | null } {
+    const col = dictColumn(batch, name);
+    let ids = this.remaps.get(col.key);
+    if (ids === undefined || ids.length < col.values.length) {
+      const interner = name === 'host' ? this.hosts : name === 'component' ? this.components
+        : name === 'process' ? this.processes : this.attrs;
+      ids = new Int32Array(col.values.length);
+      for (let i = 0; i < col.values.length; i++) ids[i] = interner.intern(col.values[i]!);
+      this.remaps.set(col.key, ids);
+    }
+    return { ids, indices: col.indices, valid: col.valid };
+  }
+
+  /**
+   * Series id of every row of a batch (and region/cluster/version recorded per series).
+   * `out` is reused when large enough.
+   */
+  rowsToSeries(batch: RecordBatch<SampleColumns>, out?: Int32Array): Int32Array {
+    const n = batch.numRows;
+    const ids = out && out.length >= n ? out : new Int32Array(n);
+    const h = this.remap('host', batch);
+    const c = this.remap('component', batch);
+    const p = this.remap('process', batch);
+    let lastH = -1, lastC = -1, lastP = -1, lastId = -1;
+    for (let i = 0; i < n; i++) {
+      const hi = h.indices[i]!, ci = c.indices[i]!, pi = p.indices[i]!;
+      if (hi !== lastH || ci !== lastC || pi !== lastP) {
+        lastId = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
+        lastH = hi; lastC = ci; lastP = pi;
+      }
+      ids[i] = lastId;
+    }
+    this.recordAttr('region', batch, ids, this.seriesRegion);
+    this.recordAttr('cluster', batch, ids, this.seriesCluster);
+    this.recordAttr('version', batch, ids, this.seriesVersion);
+    return ids;
+  }
+
+  private recordAttr(name: StringField, batch: RecordBatch<SampleColumns>, ids: Int32Array, into: Int32Array): void {
+    const col = batch.getChild(name)!.data[0]!;
+    if (col.nullCount === col.length) return;
+    const a = this.remap(name, batch);
+    const n = batch.numRows;
+    for (let i = 0; i < n; i++) {
+      if (a.valid === null || (a.valid[i >> 3]! & (1 << (i & 7))) !== 0) into[ids[i]!] = a.ids[a.indices[i]!]!;
+    }
+  }
+
+  describe(id: number): { host: string; component: string; process: string; region: string | null; cluster: string | null; version: string | null } {
+    const attr = (v: number) => (v < 0 ? null : this.attrs.name(v));
+    return {
+      host: this.hosts.name(this.seriesHost[id]!),
+      component: this.components.name(this.seriesComponent[id]!),
+      process: this.processes.name(this.seriesProcess[id]!),
+      region: attr(this.seriesRegion[id]!),
+      cluster: attr(this.seriesCluster[id]!),
+      version: attr(this.seriesVersion[id]!),
+    };
+  }
+}
