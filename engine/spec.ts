@@ -7,15 +7,18 @@ import type { Metrics } from './metrics.js';
 import type { SampleBatch } from './telemetry/schema.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
+import type { StateStore } from './state.js';
+import type { BucketBatch } from './telemetry/buckets.js';
 
 /** What travels on an edge of the graph; an edge joins an output and an input of one type. */
 export interface PortValues {
   samples: SampleBatch;
   rollups: RollupBatch;
+  buckets: BucketBatch;
   alerts: Alert;
 }
 export type PortType = keyof PortValues;
-export const PORT_TYPES: readonly PortType[] = ['samples', 'rollups', 'alerts'];
+export const PORT_TYPES: readonly PortType[] = ['samples', 'rollups', 'buckets', 'alerts'];
 
 /** JSON Schema (draft 2020-12 subset understood by ajv) of a node's `options`. */
 export type OptionsSchema = Record<string, unknown>;
@@ -30,8 +33,8 @@ export interface NodeContext {
   readonly log: Logger;
   /** Interned hosts, components, processes and series shared by every node of a run. */
   readonly catalog: SeriesCatalog;
-  /** Directory for durable state (DuckDB files); the engine creates it. */
-  readonly stateDir: string;
+  /** Durable rollups and checkpoints; an operator with state implements Checkpointable. */
+  readonly store: StateStore;
   /** Aborted when the run is asked to stop (SIGINT/SIGTERM): sources end, sinks flush. */
   readonly signal: AbortSignal;
 }
