@@ -1,4 +1,5 @@
 import type { RecordBatch } from 'apache-arrow';
+import type { Checkpointable } from '../state.js';
 import { dictColumn, type SampleColumns, type StringField } from './schema.js';
 
 /** Strings to dense integer ids and back. */
@@ -43,7 +44,7 @@ function grow<T extends Int32Array>(arr: T, need: number): T {
  * row object: dictionaries are mapped to global ids once (cached by dictionary
  * identity), then rows are combined through one numeric-key Map lookup each.
  */
-export class SeriesCatalog {
+export class SeriesCatalog implements Checkpointable {
   readonly hosts = new Interner();
   readonly components = new Interner();
   readonly processes = new Interner();
@@ -154,6 +155,32 @@ export class SeriesCatalog {
     const n = batch.numRows;
     for (let i = 0; i < n; i++) {
       if (a.valid === null || (a.valid[i >> 3]! & (1 << (i & 7))) !== 0) into[ids[i]!] = a.ids[a.indices[i]!]!;
+    }
+  }
+
+  /** Everything needed to give the same ids to the same series in a later run. */
+  checkpoint(): unknown {
+    const n = this.count;
+    return {
+      hosts: this.hosts.names, components: this.components.names, processes: this.processes.names, attrs: this.attrs.names,
+      host: this.seriesHost.slice(0, n), component: this.seriesComponent.slice(0, n), process: this.seriesProcess.slice(0, n),
+      region: this.seriesRegion.slice(0, n), cluster: this.seriesCluster.slice(0, n), version: this.seriesVersion.slice(0, n),
+    };
+  }
+
+  restore(state: unknown): void {
+    const s = state as Record<'hosts' | 'components' | 'processes' | 'attrs', string[]> &
+      Record<'host' | 'component' | 'process' | 'region' | 'cluster' | 'version', Int32Array>;
+    if (this.count > 0 || this.hosts.size > 0) throw new Error('a catalog can only be restored before it is used');
+    for (const n of s.hosts) this.hosts.intern(n);
+    for (const n of s.components) this.components.intern(n);
+    for (const n of s.processes) this.processes.intern(n);
+    for (const n of s.attrs) this.attrs.intern(n);
+    for (let i = 0; i < s.host.length; i++) {
+      const id = this.seriesId(s.host[i]!, s.component[i]!, s.process[i]!);
+      this.seriesRegion[id] = s.region[i]!;
+      this.seriesCluster[id] = s.cluster[i]!;
+      this.seriesVersion[id] = s.version[i]!;
     }
   }
 

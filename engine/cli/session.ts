@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Alert } from '../alert.js';
+import { FileDeadLetter } from '../deadLetter.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { defaultRegistry } from '../nodes.js';
+import { compile, type LogicalGraph } from '../pipeline/compile.js';
+import type { PipelineDefinition } from '../pipeline/definition.js';
+import { loadDefinition } from '../pipeline/load.js';
+import { runPipeline } from '../runtime.js';
+import type { StateStore } from '../state.js';
+import { DuckDbStore } from '../../connectors/duckdb/store.js';
+import { startProgress } from './progress.js';
+
+export interface SessionOptions {
+  pipeline: string;
+  /** Changes to the definition before it is compiled (replay swaps the source, --out the sink). */
+  edit?: (def: PipelineDefinition) => void;
+  /** DuckDB state file; a temporary one, removed afterwards, when absent. */
+  state?: string;
+  deadLetter: string;
+  log: Logger;
+  signal?: AbortSignal;
+  progress?: boolean;
+  onAlert?: (alert: Alert) => void;
+  checkpointEvery?: number;
+}
+
+export interface SessionResult {
+  graph: LogicalGraph;
+  metrics: Metrics;
+  elapsedMs: number;
+  samplesRead: number;
+  seriesSeen: number;
+}
+
+/** Loads and compiles a definition; every problem is reported at once (ConfigError). */
+export async function compileFile(path: string, edit?: (def: PipelineDefinition) => void): Promise<LogicalGraph> {
+  const { definition, file } = await loadDefinition(path);
+  if (edit && definition && typeof definition === 'object') edit(definition as PipelineDefinition);
+  return compile(definition, defaultRegistry(), file);
+}
+
+/** One run of a pipeline file from start to finish, with its state store and dead letters. */
+export async function runSession(opts: SessionOptions): Promise<SessionResult> {
+  const graph = await compileFile(opts.pipeline, opts.edit);
+  const metrics = new Metrics();
+  const deadLetter = new FileDeadLetter(metrics, opts.deadLetter);
+  const tempDir = opts.state ? null : mkdtempSync(join(tmpdir(), 'resin-'));
+  let store: StateStore | null = null;
+  const sources = graph.nodes.filter((n) => n.kind === 'source').map((n) => n.id);
+  const stopProgress = opts.progress ? startProgress(metrics, sources) : () => {};
+  try {
+    const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'));
+    store = opened;
+    const result = await runPipeline({
+      nodes: graph.nodes, specs: defaultRegistry(), metrics, deadLetter, log: opts.log, store: opened,
+      signal: opts.signal, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery,
+    });
+    const samplesRead = sources.reduce((s, id) => s + metrics.total('rows_out', { node: id }), 0);
+    return { graph, metrics, elapsedMs: result.elapsedMs, samplesRead, seriesSeen: result.catalog.size };
+  } finally {
+    stopProgress();
+    await deadLetter.close();
+    await store?.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,217 @@
+import { deserialize, serialize } from 'node:v8';
+import { Observable, Subject, catchError, connectable, merge, share, tap, type Connectable } from 'rxjs';
+import type { Alert } from './alert.js';
+import type { DeadLetter } from './deadLetter.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
+import { Flow } from './flow.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import type { NodeContext, NodeSpec, OperatorInstance, PortType, SinkInstance, SourceInstance } from './spec.js';
+import { isCheckpointable, type StateStore } from './state.js';
+import { SeriesCatalog } from './telemetry/series.js';
+
+/** The parts of a compiled graph the runtime needs (see engine/pipeline/compile.ts). */
+export interface RunnableNode {
+  readonly id: string;
+  readonly type: string;
+  readonly kind: 'source' | 'operator' | 'sink';
+  readonly inputs: readonly string[];
+  readonly output: PortType | null;
+  readonly options: unknown;
+}
+
+export interface RunInputs {
+  /** Nodes in topological order. */
+  readonly nodes: readonly RunnableNode[];
+  readonly specs: { get(type: string): NodeSpec | undefined };
+  readonly metrics: Metrics;
+  readonly deadLetter: DeadLetter;
+  readonly log: Logger;
+  readonly store: StateStore;
+  readonly signal?: AbortSignal;
+  /** Wall-clock time between checkpoints while running (default 60 s); 0 disables. */
+  readonly checkpointEvery?: number;
+  /** Called with every alert an operator emits, e.g. to print a report at the end. */
+  readonly onAlert?: (alert: Alert) => void;
+}
+
+export interface RunResult {
+  readonly elapsedMs: number;
+  readonly catalog: SeriesCatalog;
+}
+
+class NodeFailure extends Error {
+  override readonly name = 'NodeFailure';
+  constructor(readonly node: string, cause: unknown) {
+    super(`node "${node}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+const CATALOG_KEY = 'catalog';
+const stateKey = (n: RunnableNode) => `node/${n.id}/${n.type}`;
+
+/**
+ * Wires a compiled graph into RxJS and runs it to completion (sources exhausted, or
+ * `signal` aborted). Sources are pulled: each emits one item, then waits until the
+ * graph, including tracked async work, is done with it. Operator outputs are shared,
+ * so fan-out computes once. State is restored from the store before any input and
+ * checkpointed after the last, and periodically between batches while running.
+ */
+export async function runPipeline(run: RunInputs): Promise<RunResult> {
+  const started = performance.now();
+  const flow = new Flow();
+  const catalog = new SeriesCatalog();
+  const signal = run.signal ?? new AbortController().signal;
+  const instances = new Map<string, SourceInstance<unknown> | OperatorInstance<unknown, unknown> | SinkInstance<unknown>>();
+
+  const issues: ConfigIssue[] = [];
+  for (const node of run.nodes) {
+    const spec = run.specs.get(node.type);
+    if (!spec) {
+      issues.push({ node: node.id, field: 'type', message: `unknown type "${node.type}"` });
+      continue;
+    }
+    const ctx: NodeContext = {
+      id: node.id, metrics: run.metrics, deadLetter: run.deadLetter, flow, catalog,
+      log: run.log.child({ node: node.id }), store: run.store, signal,
+    };
+    try {
+      instances.set(node.id, spec.create(node.options as never, ctx) as never);
+    } catch (err) {
+      issues.push({ node: node.id, field: 'options', message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  if (issues.length > 0) {
+    await closeAll(instances);
+    throw new ConfigError(issues);
+  }
+
+  await restore(run, catalog, instances);
+  let lastCheckpoint = performance.now();
+  const every = run.checkpointEvery ?? 60_000;
+  const betweenBatches = async () => {
+    await flow.idle();
+    if (every > 0 && performance.now() - lastCheckpoint >= every) {
+      await checkpoint(run, catalog, instances);
+      lastCheckpoint = performance.now();
+    }
+  };
+
+  const outputs = new Map<string, Observable<unknown>>();
+  const sources: Connectable<unknown>[] = [];
+  const done: Promise<void>[] = [];
+  for (const node of run.nodes) {
+    const instance = instances.get(node.id)!;
+    const input = () => {
+      const streams = node.inputs.map((id) => outputs.get(id)!);
+      return streams.length === 1 ? streams[0]! : merge(...streams);
+    };
+    if (node.kind === 'source') {
+      const src = connectable(pull(node, instance as SourceInstance<unknown>, run.metrics, signal, betweenBatches), {
+        connector: () => new Subject<unknown>(),
+        resetOnDisconnect: false,
+      });
+      sources.push(src);
+      outputs.set(node.id, src);
+    } else if (node.kind === 'operator') {
+      let out = (instance as OperatorInstance<unknown, unknown>).apply(input()).pipe(
+        catchError((err) => { throw err instanceof NodeFailure ? err : new NodeFailure(node.id, err); }),
+      );
+      if (node.output === 'alerts') out = out.pipe(tap((a) => countAlert(run, a as Alert)));
+      outputs.set(node.id, out.pipe(share()));
+    } else {
+      const sink = instance as SinkInstance<unknown>;
+      done.push(new Promise<void>((resolve, reject) => {
+        input().subscribe({
+          // A throw inside a subscriber's next() would escape RxJS as an uncaught error.
+          next: (item) => {
+            try {
+              sink.write(item);
+            } catch (err) {
+              reject(new NodeFailure(node.id, err));
+            }
+          },
+          error: (err) => reject(err instanceof NodeFailure ? err : new NodeFailure(node.id, err)),
+          complete: () => resolve(),
+        });
+      }));
+    }
+  }
+
+  const subscriptions = sources.map((s) => s.connect());
+  try {
+    await Promise.all(done);
+    await flow.idle();
+    for (const node of run.nodes) {
+      if (node.kind === 'sink') await (instances.get(node.id) as SinkInstance<unknown>).close();
+    }
+    await checkpoint(run, catalog, instances);
+  } finally {
+    for (const s of subscriptions) s.unsubscribe();
+    await closeAll(instances, run.nodes.filter((n) => n.kind !== 'sink').map((n) => n.id));
+  }
+  return { elapsedMs: performance.now() - started, catalog };
+}
+
+function countAlert(run: RunInputs, alert: Alert): void {
+  run.metrics.inc('alerts', { level: alert.level, state: alert.state });
+  run.onAlert?.(alert);
+}
+
+/** A source as an Observable that asks for its next item only after the graph is idle. */
+function pull(
+  node: RunnableNode, source: SourceInstance<unknown>, metrics: Metrics, signal: AbortSignal,
+  betweenBatches: () => Promise<void>,
+): Observable<unknown> {
+  const rows = metrics.counter('rows_out', { node: node.id });
+  const items = metrics.counter('items_out', { node: node.id });
+  return new Observable((sub) => {
+    let stopped = false;
+    (async () => {
+      const iterator = source.read()[Symbol.asyncIterator]();
+      try {
+        while (!stopped && !signal.aborted) {
+          const next = await iterator.next();
+          if (next.done) break;
+          items.value++;
+          const data = (next.value as { data?: { numRows?: number } }).data;
+          if (data?.numRows !== undefined) rows.value += data.numRows;
+          sub.next(next.value);
+          await betweenBatches();
+        }
+        await iterator.return?.();
+        sub.complete();
+      } catch (err) {
+        await iterator.return?.().catch(() => {});
+        sub.error(err instanceof NodeFailure ? err : new NodeFailure(node.id, err));
+      }
+    })();
+    return () => { stopped = true; };
+  });
+}
+
+async function restore(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>): Promise<void> {
+  const saved = await run.store.loadCheckpoint(CATALOG_KEY);
+  if (saved) catalog.restore(deserialize(saved));
+  for (const node of run.nodes) {
+    const instance = instances.get(node.id);
+    if (!isCheckpointable(instance)) continue;
+    const state = await run.store.loadCheckpoint(stateKey(node));
+    if (state) instance.restore(deserialize(state));
+  }
+}
+
+async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>): Promise<void> {
+  await run.store.saveCheckpoint(CATALOG_KEY, serialize(catalog.checkpoint()));
+  for (const node of run.nodes) {
+    const instance = instances.get(node.id);
+    if (isCheckpointable(instance)) await run.store.saveCheckpoint(stateKey(node), serialize(instance.checkpoint()));
+  }
+}
+
+async function closeAll(instances: Map<string, unknown>, ids?: string[]): Promise<void> {
+  for (const id of ids ?? instances.keys()) {
+    const inst = instances.get(id) as { close?: () => Promise<void> } | undefined;
+    await inst?.close?.().catch(() => {});
+  }
+}
