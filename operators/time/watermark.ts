@@ -1,5 +1,6 @@
 import { filter, map } from 'rxjs';
 import { toMs } from '../../engine/duration.js';
+import { durationSchema } from '../../engine/pipeline/options.js';
 import type { NodeContext, OperatorInstance, OperatorSpec } from '../../engine/spec.js';
 import type { Checkpointable } from '../../engine/state.js';
 import { filterBatch } from '../../engine/telemetry/filter.js';
@@ -130,7 +131,7 @@ export const watermarkSpec: OperatorSpec<WatermarkOptions, 'samples', 'samples'>
     type: 'object',
     additionalProperties: false,
     properties: {
-      lateness: { type: ['string', 'number'], format: 'duration', default: '10m', description: 'allowed lateness behind the newest event time' },
+      lateness: durationSchema({ default: '10m', description: 'allowed lateness behind the newest event time' }),
       dedupe: { type: 'boolean', default: true, description: 'drop exact duplicate samples' },
     },
   },
