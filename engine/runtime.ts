@@ -55,7 +55,9 @@ const stateKey = (n: RunnableNode) => `node/${n.id}/${n.type}`;
  * `signal` aborted). Sources are pulled: each emits one item, then waits until the
  * graph, including tracked async work, is done with it. Operator outputs are shared,
  * so fan-out computes once. State is restored from the store before any input and
- * checkpointed after the last, and periodically between batches while running.
+ * checkpointed after the last, and periodically between batches while running (or
+ * after any item whose source asks for it); sources hear of each checkpoint through
+ * `committed()`, so they can acknowledge input only once its effect is durable.
  */
 export async function runPipeline(run: RunInputs): Promise<RunResult> {
   const started = performance.now();
@@ -89,10 +91,12 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
   await restore(run, catalog, instances);
   let lastCheckpoint = performance.now();
   const every = run.checkpointEvery ?? 60_000;
-  const betweenBatches = async () => {
+  const sourceInstances = run.nodes.filter((n) => n.kind === 'source').map((n) => instances.get(n.id) as SourceInstance<unknown>);
+  const betweenBatches = async (source: SourceInstance<unknown>) => {
     await flow.idle();
-    if (every > 0 && performance.now() - lastCheckpoint >= every) {
+    if ((every > 0 && performance.now() - lastCheckpoint >= every) || source.checkpointDue?.() === true) {
       await checkpoint(run, catalog, instances);
+      await committed(sourceInstances);
       lastCheckpoint = performance.now();
     }
   };
@@ -146,6 +150,7 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
       if (node.kind === 'sink') await (instances.get(node.id) as SinkInstance<unknown>).close();
     }
     await checkpoint(run, catalog, instances);
+    await committed(sourceInstances);
   } finally {
     for (const s of subscriptions) s.unsubscribe();
     await closeAll(instances, run.nodes.filter((n) => n.kind !== 'sink').map((n) => n.id));
@@ -161,7 +166,7 @@ function countAlert(run: RunInputs, alert: Alert): void {
 /** A source as an Observable that asks for its next item only after the graph is idle. */
 function pull(
   node: RunnableNode, source: SourceInstance<unknown>, metrics: Metrics, signal: AbortSignal,
-  betweenBatches: () => Promise<void>,
+  betweenBatches: (source: SourceInstance<unknown>) => Promise<void>,
 ): Observable<unknown> {
   const rows = metrics.counter('rows_out', { node: node.id });
   const items = metrics.counter('items_out', { node: node.id });
@@ -177,7 +182,7 @@ function pull(
           const data = (next.value as { data?: { numRows?: number } }).data;
           if (data?.numRows !== undefined) rows.value += data.numRows;
           sub.next(next.value);
-          await betweenBatches();
+          await betweenBatches(source);
         }
         await iterator.return?.();
         sub.complete();
@@ -207,6 +212,11 @@ async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map
     const instance = instances.get(node.id);
     if (isCheckpointable(instance)) await run.store.saveCheckpoint(stateKey(node), serialize(instance.checkpoint()));
   }
+}
+
+/** Tells sources that their input up to the checkpoint just taken is durable. */
+async function committed(sources: readonly SourceInstance<unknown>[]): Promise<void> {
+  for (const source of sources) await source.committed?.();
 }
 
 async function closeAll(instances: Map<string, unknown>, ids?: string[]): Promise<void> {

@@ -80,6 +80,17 @@ export type NodeSpec = SourceSpec | OperatorSpec | SinkSpec;
 export interface SourceInstance<T> {
   read(): AsyncIterable<T>;
   close?(): Promise<void>;
+  /**
+   * Asked after each item, once the graph is idle: true makes the engine checkpoint
+   * now rather than when `checkpointEvery` elapses (e.g. a source that acknowledges
+   * its input only once its effect is durable, and must not hold it unacknowledged).
+   */
+  checkpointDue?(): boolean;
+  /**
+   * Called after every checkpoint: everything this source emitted before its own
+   * `checkpoint()` was taken is now durable, so it may acknowledge that input.
+   */
+  committed?(): Promise<void>;
 }
 
 /** An operator is an RxJS operator over its (merged) input; `close` releases what it holds. */
