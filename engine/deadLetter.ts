@@ -31,6 +31,8 @@ export interface Rejection {
   readonly detail: string;
   /** The record as received: raw text where there is one, else its values. */
   readonly record: string | Record<string, unknown>;
+  /** Records this rejection stands for, when a whole block is refused at once (default 1). */
+  readonly count?: number;
 }
 
 export interface DeadLetter {
@@ -50,8 +52,11 @@ abstract class CountingDeadLetter implements DeadLetter {
   constructor(private readonly metrics: Metrics) {}
 
   reject(r: Rejection): void {
-    this.metrics.inc('samples_rejected', { reason: r.reason });
-    this.keep({ reason: r.reason, source: r.source, line: r.line, field: r.field, detail: r.detail, record: keep(r.record) });
+    this.metrics.inc('samples_rejected', { reason: r.reason }, r.count ?? 1);
+    this.keep({
+      reason: r.reason, source: r.source, line: r.line, field: r.field, detail: r.detail, record: keep(r.record),
+      ...(r.count !== undefined ? { count: r.count } : {}),
+    });
   }
 
   protected abstract keep(r: Rejection): void;
