@@ -1,0 +1,128 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import { SourceError } from '../../engine/errors.js';
+import { makeSampleBatch } from '../../engine/telemetry/arrowData.js';
+import type { SampleBatch } from '../../engine/telemetry/schema.js';
+import { conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
+import { fileBytes, isGzip } from './input.js';
+import type { ReaderOptions } from './text.js';
+
+/** An Arrow IPC file starts with this; a stream starts with a message. */
+const FILE_MAGIC = Buffer.from('ARROW1');
+
+/** The first bytes of a chunk stream, and the whole stream again with them. */
+async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ head: Buffer; all: AsyncGenerator<Buffer> }> {
+  const seen: Buffer[] = [];
+  let bytes = 0;
+  while (bytes < want) {
+    const next = await chunks.next();
+    if (next.done) break;
+    seen.push(next.value);
+    bytes += next.value.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      yield* seen;
+      // Arrow's own Node-stream adapter misreads short chunks; it gets a plain async iterable.
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    } finally {
+      await chunks.return(undefined);
+    }
+  }
+  return { head: Buffer.concat(seen).subarray(0, want), all: all() };
+}
+
+/**
+ * Opens an Arrow IPC stream or file. A file is read through its footer, one batch at
+ * a time from disk; a gzipped file has no random access, so it is first inflated to a
+ * temporary file (disk, not memory, grows with it). Streams are read as they come.
+ */
+async function openArrow(path: string): Promise<{ reader: RecordBatchReader; close: () => Promise<void> }> {
+  const { head, all } = await peek(fileBytes(path), 8);
+  const isFile = head.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC);
+  let handle: FileHandle | null = null;
+  let spill: string | null = null;
+  const close = async () => {
+    await all.return(undefined);
+    await handle?.close().catch(() => {});
+    if (spill) await rm(spill, { recursive: true, force: true });
+  };
+  try {
+    if (!isFile) {
+      const reader = await (await RecordBatchReader.from(all)).open();
+      if (head.length > 0 && !reader.schema) throw new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
+      return { reader, close };
+    }
+    let filePath = path;
+    if (isGzip(path)) {
+      spill = await mkdtemp(join(tmpdir(), 'resin-arrow-'));
+      filePath = join(spill, 'inflated.arrow');
+      await pipeline(all, createWriteStream(filePath));
+    } else {
+      await all.return(undefined);
+    }
+    handle = await open(filePath, 'r');
+    return { reader: await (await RecordBatchReader.from(handle)).open(), close };
+  } catch (err) {
+    await close();
+    if (err instanceof SourceError) throw err;
+    throw new SourceError(`"${path}" is not a readable Arrow IPC ${isFile ? 'file' : 'stream'}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Batches of valid samples from an Arrow IPC stream or file (`.gz` too). Batches
+ * already in the canonical schema with only valid rows pass through without a copy;
+ * others are converted and filtered (arrowBatch.ts). Rows are numbered from 1 across
+ * the whole input. A schema that lacks a required column refuses each batch as one
+ * `invalid_arrow` dead letter counting all its rows. Bytes that cannot be decoded end
+ * the read with a SourceError, after every batch before them was delivered.
+ */
+export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
+  const { source, batchSize, deadLetter, signal } = opts;
+  const { reader, close } = await openArrow(path);
+  let nextRecord = 1;
+  try {
+    const batches = reader[Symbol.asyncIterator]() as AsyncIterator<RecordBatch>;
+    for (;;) {
+      if (signal?.aborted) return;
+      let next: IteratorResult<RecordBatch>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        if (err instanceof SourceError) throw err;
+        throw new SourceError(`"${path}": Arrow IPC data cannot be decoded after record ${nextRecord - 1}: ${(err as Error).message}`, { cause: err });
+      }
+      if (next.done) break;
+      const batch = next.value;
+      const first = nextRecord;
+      nextRecord += batch.numRows;
+      if (batch.numRows === 0) continue;
+      const bad = schemaProblem(batch);
+      if (bad !== null) {
+        deadLetter.reject({
+          reason: 'invalid_arrow', source, line: first, field: bad.field, count: batch.numRows,
+          detail: `${bad.detail}; records ${first}..${nextRecord - 1} refused`,
+          record: { schema: batch.schema.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ') },
+        });
+        continue;
+      }
+      const conformed = conformBatch(batch, first, source, deadLetter);
+      const cols = conformed.columns;
+      if (cols === null) continue;
+      for (let start = 0; start < cols.length; start += batchSize) {
+        const end = Math.min(start + batchSize, cols.length);
+        const piece = start === 0 && end === cols.length ? cols : sliceColumns(cols, start, end);
+        yield { data: makeSampleBatch(piece), source, records: conformed.records.subarray(start, end), watermark: -Infinity };
+        if (signal?.aborted) return;
+      }
+    }
+  } finally {
+    await Promise.resolve(reader.return()).catch(() => {});
+    await close();
+  }
+}

@@ -1,0 +1,80 @@
+import type { DeadLetter, RejectReason } from '../../engine/deadLetter.js';
+import { SampleBatchBuilder } from '../../engine/telemetry/builder.js';
+import type { SampleBatch } from '../../engine/telemetry/schema.js';
+import { emptyRaw, SampleRow, validateSample, type RawSample } from '../../engine/telemetry/validate.js';
+import { LineCursor, lineItems, MAX_LINE_BYTES } from './lines.js';
+
+/** What every file reader needs besides its input. */
+export interface ReaderOptions {
+  /** Name recorded in batches and dead letters (the file path). */
+  readonly source: string;
+  /** Rows per emitted batch; the last batch may hold fewer. */
+  readonly batchSize: number;
+  readonly deadLetter: DeadLetter;
+  /** Longest line kept, in bytes (text formats). */
+  readonly maxLineBytes?: number;
+  /** Reading stops, without error, once this is aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Why a line could not even be read as a record (before field validation). */
+export interface LineProblem {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+/** The format-specific step of a text reader: one line into raw field values. */
+export interface LineParser {
+  /**
+   * Reads the cursor's current line into `raw`: null when it holds a record, a problem
+   * when it cannot be read, or 'skip' for a line that is not a record (a CSV header).
+   */
+  parse(cursor: LineCursor, raw: RawSample): LineProblem | null | 'skip';
+}
+
+/**
+ * Batches of valid samples from a text file, one record per line: the parser reads a
+ * line into raw values, shared validation judges them, and every refused line goes
+ * to the dead letter with its 1-based line number and its text.
+ */
+export async function* readTextBatches(
+  chunks: AsyncIterable<Buffer>, opts: ReaderOptions, parser: LineParser,
+): AsyncGenerator<SampleBatch> {
+  const { source, deadLetter, signal } = opts;
+  const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const builder = new SampleBatchBuilder(source, opts.batchSize);
+  const cursor = new LineCursor();
+  const raw = emptyRaw();
+  const row = new SampleRow();
+  for await (const item of lineItems(chunks, maxLineBytes)) {
+    if (signal?.aborted) return;
+    if (item.kind === 'long') {
+      deadLetter.reject({
+        reason: 'line_too_long', source, line: cursor.skipLine(), record: item.head,
+        detail: `line of ${item.bytes} bytes is longer than the limit of ${maxLineBytes}`,
+      });
+      continue;
+    }
+    cursor.load(item.text);
+    while (cursor.next()) {
+      const unreadable = parser.parse(cursor, raw);
+      if (unreadable !== null) {
+        if (unreadable !== 'skip') {
+          deadLetter.reject({ reason: unreadable.reason, source, line: cursor.line, detail: unreadable.detail, record: cursor.current() });
+        }
+        continue;
+      }
+      const invalid = validateSample(raw, row);
+      if (invalid !== null) {
+        deadLetter.reject({ reason: invalid.reason, source, line: cursor.line, field: invalid.field, detail: invalid.detail, record: cursor.current() });
+        continue;
+      }
+      builder.append(row, cursor.line);
+      if (builder.full) {
+        yield builder.build();
+        if (signal?.aborted) return;
+      }
+    }
+  }
+  if (builder.length > 0) yield builder.build();
+}

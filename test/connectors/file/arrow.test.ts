@@ -1,0 +1,246 @@
+import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import {
+  Dictionary, Float64, Int32, Int64, Int8, LargeUtf8, RecordBatch, Table, TimestampMillisecond, TimestampSecond, Uint64, Utf8,
+  tableToIPC, vectorFromArray, makeTable, type Vector,
+} from 'apache-arrow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readArrow } from '../../../connectors/file/arrow.js';
+import { conformBatch } from '../../../connectors/file/arrowBatch.js';
+import { writeFixture, type FixtureTruth } from '../../../bench/fixtures.js';
+import { SourceError } from '../../../engine/errors.js';
+import { makeSampleBatch } from '../../../engine/telemetry/arrowData.js';
+import { SampleBatchBuilder } from '../../../engine/telemetry/builder.js';
+import { dictColumn, floatColumn, validity } from '../../../engine/telemetry/schema.js';
+import { SampleRow } from '../../../engine/telemetry/validate.js';
+import { drain, readerOptions, rejected, rowsOf, tempDir } from './files.js';
+
+const path = tempDir('arrow');
+
+function writeIpc(name: string, table: Table, layout: 'stream' | 'file'): string {
+  const bytes = tableToIPC(table, layout);
+  const file = path(name);
+  writeFileSync(file, name.endsWith('.gz') ? gzipSync(bytes) : bytes);
+  return file;
+}
+
+/** A canonical batch of valid rows, as the builder makes them. */
+function canonical(n: number, offset = 0) {
+  const b = new SampleBatchBuilder('gen', n);
+  const row = new SampleRow();
+  for (let i = 0; i < n; i++) {
+    Object.assign(row, { ts: 1_000 * (offset + i), host: `h${(offset + i) % 3}`, component: 'vmm', process: null, pid: i % 2 ? i : -1, rss: 100 + i, host_mem: -1, region: i % 3 ? 'eu' : null, cluster: null, version: null });
+    b.append(row, i + 1);
+  }
+  return b.build().data;
+}
+
+const dict8 = () => new Dictionary(new Utf8(), new Int8());
+
+describe('Arrow reader on fixtures', () => {
+  const truths: Record<string, FixtureTruth> = {};
+  beforeAll(async () => {
+    for (const name of ['fleet.arrows', 'fleet.arrow']) {
+      truths[name] = await writeFixture({ rows: 1500, format: 'arrow', bad: 20, out: path(name), arrowBatchRows: 400, attrs: true });
+      await writeFixture({ rows: 1500, format: 'arrow', bad: 20, out: path(name), arrowBatchRows: 400, attrs: true, gzip: true });
+    }
+  });
+
+  it.each(['fleet.arrows', 'fleet.arrow', 'fleet.arrows.gz', 'fleet.arrow.gz'])('reads %s, refusing each defective record by number', async (name) => {
+    const truth = truths[name.replace('.gz', '')]!;
+    const { opts, deadLetter } = readerOptions(path(name), 300);
+    const batches = await drain(readArrow(path(name), opts));
+    const expected = truth.defects.filter((d) => d.reason !== 'late').map((d) => `${d.line}:${d.reason}${d.field ? ':' + d.field : ''}`);
+    expect(rejected(deadLetter.rejections)).toEqual(expected);
+    expect(batches.reduce((n, b) => n + b.data.numRows, 0)).toBe(truth.accepted);
+    expect(batches.every((b) => b.data.numRows <= 300)).toBe(true);
+    const records = batches.flatMap((b) => [...b.records]);
+    expect(records.length + expected.length).toBe(truth.records);
+    expect(records).toEqual([...records].sort((a, b) => a - b));
+  });
+
+  it('reads a stream and a file of the same data to the same rows', async () => {
+    const a = rowsOf(await drain(readArrow(path('fleet.arrows'), readerOptions('x').opts)));
+    const b = rowsOf(await drain(readArrow(path('fleet.arrow.gz'), readerOptions('x').opts)));
+    expect(b).toEqual(a);
+    expect(a[0]).toMatchObject({ ts: truths['fleet.arrows']!.start, host: 'node-00000', component: 'hostagent', process: 'hostagent', region: 'eastus' });
+  });
+});
+
+describe('Arrow reader, canonical input', () => {
+  it.each(['stream', 'file'] as const)('passes valid canonical batches (%s) through without copying', async (layout) => {
+    // One dictionary for both batches: the file layout allows no replacement.
+    const whole = canonical(100);
+    const table = new Table([whole.slice(0, 50), whole.slice(50)]);
+    const file = writeIpc(`canon.${layout}`, table, layout);
+    const batches = await drain(readArrow(file, readerOptions(file).opts));
+    expect(batches.map((b) => b.data.numRows)).toEqual([50, 50]);
+    for (const b of batches) {
+      // Every column is a view into the one buffer of the IPC message body, as read.
+      const body = floatColumn(b.data, 'ts').buffer;
+      expect(floatColumn(b.data, 'rss').buffer).toBe(body);
+      expect(dictColumn(b.data, 'host').indices.buffer).toBe(body);
+    }
+    expect(rowsOf(batches)).toEqual(rowsOf([{ data: whole, records: Float64Array.from({ length: 100 }, (_, i) => i + 1) } as never]));
+  });
+
+  it('keeps the input buffers when conforming a valid canonical batch', () => {
+    const batch = canonical(40);
+    const { deadLetter } = readerOptions('x');
+    const out = conformBatch(batch, 1, 'x', deadLetter);
+    expect(out.zeroCopy).toBe(true);
+    expect(out.columns!.ts).toBe(floatColumn(batch, 'ts'));
+    expect(out.columns!.strings.host!.indices).toBe(dictColumn(batch, 'host').indices);
+    expect(out.columns!.pidValid!.buffer).toBe(validity(batch, 'pid')!.buffer);
+  });
+
+  it('reads validity at any offset of a sliced input batch', () => {
+    const whole = canonical(20);
+    const part = whole.slice(3, 15);
+    const { deadLetter } = readerOptions('x');
+    const out = conformBatch(part, 4, 'x', deadLetter);
+    expect(deadLetter.rejections).toEqual([]);
+    const batch = { data: makeSampleBatch(out.columns!), records: out.records } as never;
+    expect(rowsOf([batch])).toEqual(rowsOf([{ data: whole, records: Float64Array.from({ length: 20 }, (_, i) => i + 1) } as never]).slice(3, 15));
+  });
+
+  it('re-chunks a large batch into slices of the batch size, keeping nulls in place', async () => {
+    const file = writeIpc('big.arrows', new Table([canonical(10)]), 'stream');
+    const batches = await drain(readArrow(file, readerOptions(file, 3).opts));
+    expect(batches.map((b) => b.data.numRows)).toEqual([3, 3, 3, 1]);
+    expect(rowsOf(batches)).toEqual(rowsOf([{ data: canonical(10), records: Float64Array.from({ length: 10 }, (_, i) => i + 1) } as never]));
+    expect(floatColumn(batches[1]!.data, 'ts').buffer).toBe(floatColumn(batches[0]!.data, 'ts').buffer);
+  });
+
+  it('copies nothing but refused rows away when some rows are invalid', async () => {
+    const good = canonical(20);
+    const ts = floatColumn(good, 'ts');
+    ts[3] = -1;
+    ts[7] = NaN;
+    ts[8] = 1.5;
+    const { opts, deadLetter } = readerOptions('bad.arrows');
+    const file = writeIpc('bad.arrows', new Table([canonical(5, 100), good]), 'stream');
+    const batches = await drain(readArrow(file, opts));
+    expect(rejected(deadLetter.rejections)).toEqual(['9:negative_value:ts', '13:not_finite:ts', '14:wrong_type:ts']);
+    expect(deadLetter.rejections[0]!.record).toMatchObject({ ts: -1, host: 'h0', component: 'vmm' });
+    expect(batches.map((b) => b.data.numRows)).toEqual([5, 17]);
+    expect([...batches[1]!.records]).toEqual([6, 7, 8, 10, 11, 12, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(batches[1]!.data.getChild('pid')!.get(0)).toBeNull();
+    expect(batches[1]!.data.getChild('pid')!.get(1)).toBe(1);
+  });
+});
+
+describe('Arrow reader, other schemas', () => {
+  it('converts integer, timestamp and plain-string columns', async () => {
+    const table = makeTable({
+      ts: vectorFromArray([1000, 2000, 3000], new TimestampMillisecond()),
+      host: vectorFromArray(['a', 'b', 'a'], new Utf8()),
+      component: vectorFromArray(['vmm', 'vmm', 'net'], dict8()),
+      process: vectorFromArray(['vmmem', null, ''], new LargeUtf8()),
+      rss: vectorFromArray([5n, 6n, 7n], new Uint64()),
+      pid: vectorFromArray([1n, null, 3n], new Int64()),
+      host_mem: vectorFromArray([64, null, 128], new Int32()),
+      note: vectorFromArray(['x', 'y', 'z'], new Utf8()),
+    } as Record<string, Vector>);
+    const file = writeIpc('convert.arrows', table, 'stream');
+    const { opts, deadLetter } = readerOptions(file);
+    const rows = rowsOf(await drain(readArrow(file, opts)));
+    expect(deadLetter.rejections).toEqual([]);
+    expect(rows).toEqual([
+      { ts: 1000, host: 'a', component: 'vmm', process: 'vmmem', pid: 1, rss: 5, host_mem: 64, record: 1 },
+      { ts: 2000, host: 'b', component: 'vmm', process: 'vmm', rss: 6, record: 2 },
+      { ts: 3000, host: 'a', component: 'net', process: 'net', pid: 3, rss: 7, host_mem: 128, record: 3 },
+    ]);
+  });
+
+  it.each([
+    ['seconds', vectorFromArray([1000, 2000], new TimestampSecond()), [1000, 2000]],
+    ['Int64', vectorFromArray([1000n, 2000n], new Int64()), [1000, 2000]],
+    ['Int32', vectorFromArray([1000, 2000], new Int32()), [1000, 2000]],
+    ['Float64', vectorFromArray([1000, 2000], new Float64()), [1000, 2000]],
+  ])('reads ts given as %s', async (_, ts, expected) => {
+    const table = makeTable({ ts, host: vectorFromArray(['a', 'b'], new Utf8()), component: vectorFromArray(['c', 'c'], new Utf8()), rss: vectorFromArray([1, 2], new Float64()) } as Record<string, Vector>);
+    const file = writeIpc(`ts-${_}.arrows`, table, 'stream');
+    const rows = rowsOf(await drain(readArrow(file, readerOptions(file).opts)));
+    expect(rows.map((r) => r.ts)).toEqual(expected);
+  });
+
+  it('refuses nulls and empty strings in required columns, and over-long strings', async () => {
+    const long = 'x'.repeat(1025);
+    const table = makeTable({
+      ts: vectorFromArray([1, null, 3, 4, 5], new Float64()),
+      host: vectorFromArray(['a', 'b', null, '', 'e'], new Utf8()),
+      component: vectorFromArray(['c', 'c', 'c', 'c', long], dict8()),
+      rss: vectorFromArray([1, 2, 3, 4, 5], new Float64()),
+      region: vectorFromArray([long, 'eu', 'eu', 'eu', 'eu'], new Utf8()),
+    } as Record<string, Vector>);
+    const file = writeIpc('nulls.arrows', table, 'stream');
+    const { opts, deadLetter } = readerOptions(file);
+    const rows = rowsOf(await drain(readArrow(file, opts)));
+    expect(rows).toEqual([]);
+    expect(rejected(deadLetter.rejections)).toEqual([
+      '1:string_too_long:region', '2:missing_field:ts', '3:missing_field:host', '4:missing_field:host', '5:string_too_long:component',
+    ]);
+  });
+
+  it('refuses every batch of a schema without a required column once, counting each row', async () => {
+    const part = (n: number) => makeTable({ ts: vectorFromArray(Array.from({ length: n }, (_, i) => i), new Float64()), host: vectorFromArray(Array(n).fill('h'), new Utf8()), rss: vectorFromArray(Array(n).fill(1), new Float64()) } as Record<string, Vector>).batches[0]!;
+    const file = writeIpc('nocomp.arrows', new Table([part(4), part(6)]), 'stream');
+    const { opts, deadLetter, metrics } = readerOptions(file);
+    expect(await drain(readArrow(file, opts))).toEqual([]);
+    expect(deadLetter.rejections.map((r) => [r.line, r.reason, r.field, r.count])).toEqual([[1, 'invalid_arrow', 'component', 4], [5, 'invalid_arrow', 'component', 6]]);
+    expect(deadLetter.rejections[1]!.detail).toBe('the schema has no "component" column; records 5..10 refused');
+    expect(metrics.total('samples_rejected', { reason: 'invalid_arrow' })).toBe(10);
+  });
+
+  it('refuses a column whose type cannot hold its field', async () => {
+    const table = makeTable({ ts: vectorFromArray([1], new Float64()), host: vectorFromArray([7], new Int32()), component: vectorFromArray(['c'], new Utf8()), rss: vectorFromArray([1], new Float64()) } as Record<string, Vector>);
+    const file = writeIpc('hostint.arrows', table, 'stream');
+    const { opts, deadLetter } = readerOptions(file);
+    await drain(readArrow(file, opts));
+    expect(deadLetter.rejections[0]).toMatchObject({ reason: 'invalid_arrow', field: 'host', count: 1 });
+    expect(deadLetter.rejections[0]!.detail).toMatch(/column "host" has type Int32/);
+  });
+});
+
+describe('Arrow reader, unreadable input', () => {
+  it('delivers the batches before a truncation, then fails with a SourceError', async () => {
+    const bytes = tableToIPC(new Table([canonical(30), canonical(30, 30), canonical(30, 60)]), 'stream');
+    const file = path('cut.arrows');
+    writeFileSync(file, bytes.subarray(0, bytes.length - 200));
+    const seen: number[] = [];
+    let error: unknown;
+    try {
+      for await (const b of readArrow(file, readerOptions(file).opts)) seen.push(b.data.numRows);
+    } catch (err) {
+      error = err;
+    }
+    expect(seen).toEqual([30, 30]);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(/cut\.arrows": Arrow IPC data cannot be decoded after record 60/);
+  });
+
+  it.each([
+    ['text.arrows', Buffer.from('{"ts":1,"host":"h"}\n'.repeat(10))],
+    ['tiny.arrows', Buffer.from('abc')],
+    ['cutfile.arrow', Buffer.from(tableToIPC(new Table([canonical(10)]), 'file')).subarray(0, 300)],
+  ])('fails on %s with a SourceError that names the file', async (name, bytes) => {
+    const file = path(name);
+    writeFileSync(file, bytes);
+    const err = await drain(readArrow(file, readerOptions(file).opts)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as Error).message).toContain(file);
+  });
+
+  it('reads an empty file as no batches', async () => {
+    const file = path('empty.arrows');
+    writeFileSync(file, '');
+    expect(await drain(readArrow(file, readerOptions(file).opts))).toEqual([]);
+  });
+
+  it('fails with a SourceError when the file does not exist', async () => {
+    const err = await drain(readArrow(path('nope.arrows'), readerOptions('x').opts)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as Error).message).toMatch(/does not exist/);
+  });
+});
