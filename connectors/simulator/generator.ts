@@ -35,7 +35,18 @@ export function allocRows(n: number): RowBuffers {
 /** How far a leak's growth follows the daily load (leaks allocate per request). */
 const LEAK_DIURNAL = 0.5;
 const PAGE = 4096;
+const BG_PHASES = 64;
 const INV_PAGE = 1 / PAGE;
+
+/**
+ * Layout of the per-series state read on every row. Interleaved rather than one array
+ * per field: with 100k series, twenty parallel arrays are twenty streams of cache
+ * misses per row; two interleaved ones are two sequential streams.
+ */
+const enum F { Base, Wf, WfStep, Warm, GcPhase, GcStep, Spike, LeakAcc, LeakSlope, BufSens, NextEvt }
+const FS = 12;
+const enum I { Host, Comp, Proc, BgAt, Group, Pid, Version }
+const IS = 8;
 
 /** Rows held back to be sent later: duplicates and late samples. */
 class DelaySlot {
@@ -92,23 +103,12 @@ export class FleetStream {
   private readonly D: number;
   private readonly slots: DelaySlot[];
 
-  // Per series state.
-  private readonly base: Float64Array;
-  private readonly wf: Float64Array;
-  private readonly wfStep: Float64Array;
+  /** Hot per-series numbers, interleaved: a series' state is one stretch of memory (see F). */
+  private readonly st: Float64Array;
+  /** Hot per-series integers, interleaved (see I). */
+  private readonly ix: Int32Array;
+  // Per series state touched only at events.
   private readonly wfTarget: Float64Array;
-  private readonly warm: Float64Array;
-  private readonly gcPhase: Float64Array;
-  private readonly gcStep: Float64Array;
-  private readonly spike: Float64Array;
-  private readonly leakAcc: Float64Array;
-  private readonly leakSlope: Float64Array;
-  private readonly bufSens: Float64Array;
-  /** Where series s reads its background in `bgDev` at k5 = 0. */
-  private readonly bgAt: Int32Array;
-  private readonly group: Int32Array;
-  private readonly pid: Int32Array;
-  private readonly version: Int32Array;
   private readonly starts: Int32Array;
   private readonly restartK: Int32Array;
   private readonly rolloutK: Int32Array;
@@ -126,7 +126,6 @@ export class FleetStream {
   private readonly nextSpike: Float64Array;
   private readonly nextShift: Float64Array;
   private readonly nextLeak: Float64Array;
-  private readonly nextEvt: Float64Array;
 
   // Per leak state.
   private readonly leakK: Int32Array;
@@ -187,21 +186,9 @@ export class FleetStream {
 
     const f64 = () => new Float64Array(S);
     const i32 = () => new Int32Array(S);
-    this.base = Float64Array.from(plan.seriesBaseline);
-    this.wf = f64().fill(1);
-    this.wfStep = f64();
+    this.st = new Float64Array(S * FS);
+    this.ix = new Int32Array(S * IS);
     this.wfTarget = f64().fill(1);
-    this.warm = f64();
-    this.gcPhase = f64();
-    this.gcStep = f64();
-    this.spike = f64();
-    this.leakAcc = f64();
-    this.leakSlope = f64();
-    this.bufSens = f64();
-    this.bgAt = i32();
-    this.group = i32();
-    this.pid = i32();
-    this.version = i32();
     this.starts = i32();
     this.restartK = i32();
     this.rolloutK = i32();
@@ -219,7 +206,6 @@ export class FleetStream {
     this.nextSpike = f64();
     this.nextShift = f64();
     this.nextLeak = f64().fill(Infinity);
-    this.nextEvt = f64();
 
     const C = plan.profiles.length;
     this.cDiurnal = new Float64Array(C);
@@ -244,16 +230,24 @@ export class FleetStream {
       const c = plan.seriesComponent[s]!;
       const h = plan.seriesHost[s]!;
       const p = plan.profiles[c]!;
-      this.pid[s] = pidOf(plan, s, 0);
-      this.version[s] = plan.componentVersion[c]!;
+      this.st[s * FS + F.Base] = plan.seriesBaseline[s]!;
+      this.st[s * FS + F.Wf] = 1;
+      this.ix[s * IS + I.Host] = h;
+      this.ix[s * IS + I.Comp] = c;
+      this.ix[s * IS + I.Proc] = plan.seriesProcess[s]!;
+      this.ix[s * IS + I.Pid] = pidOf(plan, s, 0);
+      this.ix[s * IS + I.Version] = plan.componentVersion[c]!;
       const gcPeriod = p.gcPeriodMin * 60_000 * (0.8 + 0.4 * draw(plan.seed, Stream.Gc, s, 0));
-      this.gcStep[s] = Math.min(1, o.intervalMs / gcPeriod);
-      this.gcPhase[s] = draw(plan.seed, Stream.Gc, s, 1);
-      this.bufSens[s] = bufferSensitivity(plan, s);
-      this.group[s] = c * clusters + plan.hostCluster[h]!;
+      this.st[s * FS + F.GcStep] = Math.min(1, o.intervalMs / gcPeriod);
+      this.st[s * FS + F.GcPhase] = draw(plan.seed, Stream.Gc, s, 1);
+      this.st[s * FS + F.BufSens] = bufferSensitivity(plan, s);
+      this.ix[s * IS + I.Group] = c * clusters + plan.hostCluster[h]!;
       if (shapes) {
+        // One of BG_PHASES phases per machine: every (machine, phase) pair is a distinct
+        // background, and a large fleet's series share the cache lines they read per tick.
         const machine = Math.floor(draw(plan.seed, Stream.Background, s, 0) * shapes.count);
-        this.bgAt[s] = machine * 2 * shapes.length + Math.floor(draw(plan.seed, Stream.Background, s, 1) * shapes.length);
+        const phase = Math.floor(draw(plan.seed, Stream.Background, s, 1) * BG_PHASES);
+        this.ix[s * IS + I.BgAt] = machine * 2 * shapes.length + Math.floor((phase * shapes.length) / BG_PHASES);
       }
       this.nextRestart[s] = restartGap(plan, s, 0);
       const rollouts = plan.rollouts[c]!;
@@ -264,7 +258,7 @@ export class FleetStream {
       this.spikeHeight[s] = this.spikeTmp.height;
       this.nextSpike[s] = this.spikeTmp.start;
       this.nextShift[s] = shiftAt(plan, h, 0, 0, this.shiftTmp).start;
-      this.nextEvt[s] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!);
+      this.st[s * FS + F.NextEvt] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!);
     }
     const L = plan.leaks.length;
     this.leakK = new Int32Array(L);
@@ -272,7 +266,7 @@ export class FleetStream {
     this.leakFlat = new Float64Array(L);
     for (const leak of plan.leaks) {
       this.nextLeak[leak.series] = leak.start;
-      this.nextEvt[leak.series] = Math.min(this.nextEvt[leak.series]!, leak.start);
+      this.st[leak.series * FS + F.NextEvt] = Math.min(this.st[leak.series * FS + F.NextEvt]!, leak.start);
     }
 
     const G = groupCount(plan);
@@ -417,12 +411,8 @@ export class FleetStream {
     const t = this.tick;
     const tickMs = plan.opts.startMs + t * this.iv;
     const S = this.S;
-    const seriesHost = plan.seriesHost, seriesComponent = plan.seriesComponent, seriesProcess = plan.seriesProcess;
     const hostRegion = plan.hostRegion, hostCluster = plan.hostCluster, hostMem = plan.hostMem, hostDown = this.hostDown;
-    const base = this.base, wf = this.wf, wfStep = this.wfStep, warm = this.warm, gcPhase = this.gcPhase, gcStep = this.gcStep;
-    const spike = this.spike, leakAcc = this.leakAcc, leakSlope = this.leakSlope, bufSens = this.bufSens;
-    const bgAt = this.bgAt, bgDev = this.bgDev, k5 = this.k5;
-    const group = this.group, gLevel = this.gLevel, pid = this.pid, version = this.version, nextEvt = this.nextEvt;
+    const st = this.st, ix = this.ix, bgDev = this.bgDev, k5 = this.k5, gLevel = this.gLevel;
     const cDiurnal = this.cDiurnal, cBackground = this.cBackground, cNoise = this.cNoise, cGcAmp = this.cGcAmp, cWarmDecay = this.cWarmDecay;
     const diur = this.diur, leakMod = this.leakMod;
     const oTs = out.ts, oRss = out.rss, oHostMem = out.hostMem, oPid = out.pid, oHost = out.host, oComp = out.component;
@@ -439,8 +429,9 @@ export class FleetStream {
     let lastHost = -1, r = 0, cluster = 0, mem = 0, down = 0, day = 0, leakDay = 0;
     for (; s < S; s++) {
       if (n >= cap) break;
-      if (t >= nextEvt[s]!) this.advance(s, t);
-      const h = seriesHost[s]!, c = seriesComponent[s]!;
+      const a = s * FS, q = s * IS;
+      if (t >= st[a + F.NextEvt]!) this.advance(s, t);
+      const h = ix[q + I.Host]!, c = ix[q + I.Comp]!;
       if (h !== lastHost) {
         lastHost = h;
         r = hostRegion[h]!;
@@ -451,23 +442,23 @@ export class FleetStream {
         leakDay = leakMod[r]!;
       }
 
-      const w = warm[s]!;
-      if (w !== 0) warm[s] = w > 1e-4 ? w * cWarmDecay[c]! : 0;
-      let ph = gcPhase[s]! + gcStep[s]!;
+      const w = st[a + F.Warm]!;
+      if (w !== 0) st[a + F.Warm] = w > 1e-4 ? w * cWarmDecay[c]! : 0;
+      let ph = st[a + F.GcPhase]! + st[a + F.GcStep]!;
       if (ph >= 1) ph -= 1;
-      gcPhase[s] = ph;
-      const wfv = wf[s]!;
-      const load = base[s]! * wfv;
-      const step = wfStep[s]!;
-      if (step !== 0) wf[s] = wfv + step;
-      let leak = leakAcc[s]!;
-      const slope = leakSlope[s]!;
-      if (slope !== 0) leakAcc[s] = leak = leak + slope * leakDay;
+      st[a + F.GcPhase] = ph;
+      const wfv = st[a + F.Wf]!;
+      const load = st[a + F.Base]! * wfv;
+      const step = st[a + F.WfStep]!;
+      if (step !== 0) st[a + F.Wf] = wfv + step;
+      let leak = st[a + F.LeakAcc]!;
+      const slope = st[a + F.LeakSlope]!;
+      if (slope !== 0) st[a + F.LeakAcc] = leak = leak + slope * leakDay;
 
       x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
       const z = NT[x >>> shift]!;
-      const f = 1 + cDiurnal[c]! * day + cBackground[c]! * bgDev[bgAt[s]! + k5]! + cGcAmp[c]! * ph
-        + spike[s]! + gLevel[group[s]!]! * bufSens[s]! + cNoise[c]! * z;
+      const f = 1 + cDiurnal[c]! * day + cBackground[c]! * bgDev[ix[q + I.BgAt]! + k5]! + cGcAmp[c]! * ph
+        + st[a + F.Spike]! + gLevel[ix[q + I.Group]!]! * st[a + F.BufSens]! + cNoise[c]! * z;
       // Whole pages, as the kernel counts RSS; `| 0` truncates and holds up to 8 TiB.
       let pages = ((load * (1 - w) * f + leak) * INV_PAGE) | 0;
       if (pages < 1) pages = 1;
@@ -487,13 +478,13 @@ export class FleetStream {
       oTs[n] = tickMs;
       oRss[n] = rss;
       oHostMem[n] = mem;
-      oPid[n] = pid[s]!;
+      oPid[n] = ix[q + I.Pid]!;
       oHost[n] = h;
       oComp[n] = c;
-      oProc[n] = seriesProcess[s]!;
+      oProc[n] = ix[q + I.Proc]!;
       oRegion[n] = r;
       oCluster[n] = cluster;
-      oVersion[n] = version[s]!;
+      oVersion[n] = ix[q + I.Version]!;
       oRecord[n] = ++record;
       n++;
       if (u < dupT) {
@@ -510,7 +501,7 @@ export class FleetStream {
   /** Keep a row to send 1..D ticks later (in this tick's release when D is 0). */
   private hold(s: number, ts: number, rss: number, u: number): void {
     const delay = this.D === 0 ? 0 : 1 + ((u >>> 3) % this.D);
-    this.slots[(this.tick + delay) % this.slots.length]!.push(s, ts, rss, this.pid[s]!, this.version[s]!);
+    this.slots[(this.tick + delay) % this.slots.length]!.push(s, ts, rss, this.ix[s * IS + I.Pid]!, this.ix[s * IS + I.Version]!);
   }
 
   /** Send the held rows of one slot, from `pos` on; the slot is emptied once all are out. */
@@ -560,8 +551,8 @@ export class FleetStream {
     while (this.nextRollout[s]! <= t) {
       const r = this.rolloutK[s]!;
       const plans = plan.rollouts[c]!;
-      this.base[s] = this.base[s]! * plans[r]!.step;
-      this.version[s] = plans[r]!.version;
+      this.st[s * FS + F.Base] = this.st[s * FS + F.Base]! * plans[r]!.step;
+      this.ix[s * IS + I.Version] = plans[r]!.version;
       this.rolloutK[s] = r + 1;
       this.nextRollout[s] = r + 1 < plans.length ? rolloutTick(plan.seed, plan.ticksPerDay, plans[r + 1]!, plan.seriesHost[s]!, c, r + 1) : Infinity;
       restarted = true;
@@ -573,19 +564,19 @@ export class FleetStream {
     }
     if (restarted) {
       // A new process: new pid, caches cold, leaked memory freed, any spike gone.
-      this.pid[s] = pidOf(plan, s, ++this.starts[s]!);
-      this.warm[s] = plan.profiles[c]!.warmDepth;
-      this.leakAcc[s] = 0;
-      this.gcPhase[s] = 0;
+      this.ix[s * IS + I.Pid] = pidOf(plan, s, ++this.starts[s]!);
+      this.st[s * FS + F.Warm] = plan.profiles[c]!.warmDepth;
+      this.st[s * FS + F.LeakAcc] = 0;
+      this.st[s * FS + F.GcPhase] = 0;
       if (this.spikeStage[s] !== 0) {
         this.spikeMuted[s] = 1;
-        this.spike[s] = 0;
+        this.st[s * FS + F.Spike] = 0;
       }
     }
     while (this.nextSpike[s]! <= t) this.spikeStep(s);
     while (this.nextShift[s]! <= t) this.shiftStep(s);
     while (this.nextLeak[s]! <= t) this.leakStep(s);
-    this.nextEvt[s] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!, this.nextLeak[s]!);
+    this.st[s * FS + F.NextEvt] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!, this.nextLeak[s]!);
   }
 
   private spikeStep(s: number): void {
@@ -618,7 +609,7 @@ export class FleetStream {
         this.nextSpike[s] = this.spikeTmp.start;
       }
     }
-    this.spike[s] = this.spikeMuted[s] ? 0 : level;
+    this.st[s * FS + F.Spike] = this.spikeMuted[s] ? 0 : level;
   }
 
   private shiftStep(s: number): void {
@@ -628,13 +619,13 @@ export class FleetStream {
     shiftAt(plan, h, k, this.shiftEnd[s]!, this.shiftTmp);
     if (this.shiftStage[s] === 0) {
       const target = this.wfTarget[s]! * shiftFactor(plan, s, k, this.shiftTmp);
-      this.wfStep[s] = (target - this.wf[s]!) / this.shiftTmp.ramp;
+      this.st[s * FS + F.WfStep] = (target - this.st[s * FS + F.Wf]!) / this.shiftTmp.ramp;
       this.wfTarget[s] = target;
       this.shiftStage[s] = 1;
       this.nextShift[s] = this.shiftTmp.end;
     } else {
-      this.wf[s] = this.wfTarget[s]!;
-      this.wfStep[s] = 0;
+      this.st[s * FS + F.Wf] = this.wfTarget[s]!;
+      this.st[s * FS + F.WfStep] = 0;
       this.shiftStage[s] = 0;
       this.shiftEnd[s] = this.shiftTmp.end;
       this.shiftK[s] = k + 1;
@@ -647,14 +638,14 @@ export class FleetStream {
     const i = plan.seriesLeak[s]!;
     const leak = plan.leaks[i]!;
     if (this.leakStage[i] === 1) {
-      this.leakSlope[s] = 0;
+      this.st[s * FS + F.LeakSlope] = 0;
       this.leakStage[i] = 2;
       this.nextLeak[s] = this.nextLeak[s]! + this.leakFlat[i]!;
       return;
     }
     if (this.leakStage[i] === 2) this.leakK[i]++;
     const seg = leakSegment(plan, leak, i, this.leakK[i]!, this.segTmp);
-    this.leakSlope[s] = segmentSlope(leak, seg);
+    this.st[s * FS + F.LeakSlope] = segmentSlope(leak, seg);
     this.leakFlat[i] = seg.flat;
     this.leakStage[i] = 1;
     this.nextLeak[s] = this.nextLeak[s]! + seg.grow;
