@@ -17,8 +17,7 @@ const BROKEN_QUOTES = -1;
  * the file.
  */
 export function splitCsvLine(text: string, start: number, end: number, cells: string[]): number {
-  const firstQuote = text.indexOf('"', start);
-  const quoted = firstQuote >= 0 && firstQuote < end;
+  const quoted = find(text, 34, start, end) >= 0;
   let n = 0;
   let i = start;
   for (;;) {
@@ -26,8 +25,8 @@ export function splitCsvLine(text: string, start: number, end: number, cells: st
       let value = '';
       let from = i + 1;
       for (;;) {
-        const q = text.indexOf('"', from);
-        if (q < 0 || q >= end) return BROKEN_QUOTES;
+        const q = find(text, 34, from, end);
+        if (q < 0) return BROKEN_QUOTES;
         if (q + 1 < end && text.charCodeAt(q + 1) === 34) {
           value += text.slice(from, q + 1);
           from = q + 2;
@@ -42,17 +41,20 @@ export function splitCsvLine(text: string, start: number, end: number, cells: st
       if (text.charCodeAt(i) !== 44) return BROKEN_QUOTES;
       i++;
     } else {
-      let stop = text.indexOf(',', i);
-      if (stop < 0 || stop > end) stop = end;
-      if (quoted) {
-        const q = text.indexOf('"', i);
-        if (q >= 0 && q < stop) return BROKEN_QUOTES;
-      }
+      let stop = find(text, 44, i, end);
+      if (stop < 0) stop = end;
+      if (quoted && find(text, 34, i, stop) >= 0) return BROKEN_QUOTES;
       cells[n++] = text.slice(i, stop);
       if (stop === end) return n;
       i = stop + 1;
     }
   }
+}
+
+/** Index of `code` in `text[from, end)`, or -1: indexOf would search on through the rest of the chunk. */
+function find(text: string, code: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (text.charCodeAt(i) === code) return i;
+  return -1;
 }
 
 /**

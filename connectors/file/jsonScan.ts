@@ -98,30 +98,36 @@ export function scanFlatObject(text: string, start: number, end: number, raw: Ra
       return false;
     }
 
-    switch (keyEnd - keyStart) {
+    // Known keys by length and letters: no string is made for a key.
+    const k = keyStart;
+    switch (keyEnd - k) {
       case 2:
-        if (text.startsWith('ts', keyStart)) raw.ts = value;
+        if (text.charCodeAt(k) === 116 && text.charCodeAt(k + 1) === 115) raw.ts = value; // ts
         break;
-      case 3:
-        if (text.startsWith('pid', keyStart)) raw.pid = value;
-        else if (text.startsWith('rss', keyStart)) raw.rss = value;
+      case 3: {
+        const c0 = text.charCodeAt(k), c1 = text.charCodeAt(k + 1), c2 = text.charCodeAt(k + 2);
+        if (c0 === 112 && c1 === 105 && c2 === 100) raw.pid = value; // pid
+        else if (c0 === 114 && c1 === 115 && c2 === 115) raw.rss = value; // rss
         break;
+      }
       case 4:
-        if (text.startsWith('host', keyStart)) raw.host = value;
+        if (keyIs(text, k, 'host')) raw.host = value;
         break;
       case 6:
-        if (text.startsWith('region', keyStart)) raw.region = value;
+        if (keyIs(text, k, 'region')) raw.region = value;
         break;
-      case 7:
-        if (text.startsWith('process', keyStart)) raw.process = value;
-        else if (text.startsWith('cluster', keyStart)) raw.cluster = value;
-        else if (text.startsWith('version', keyStart)) raw.version = value;
+      case 7: {
+        const c0 = text.charCodeAt(k);
+        if (c0 === 112) { if (keyIs(text, k, 'process')) raw.process = value; }
+        else if (c0 === 99) { if (keyIs(text, k, 'cluster')) raw.cluster = value; }
+        else if (c0 === 118 && keyIs(text, k, 'version')) raw.version = value;
         break;
+      }
       case 8:
-        if (text.startsWith('host_mem', keyStart)) raw.host_mem = value;
+        if (keyIs(text, k, 'host_mem')) raw.host_mem = value;
         break;
       case 9:
-        if (text.startsWith('component', keyStart)) raw.component = value;
+        if (keyIs(text, k, 'component')) raw.component = value;
         break;
     }
 
@@ -143,19 +149,24 @@ export function scanFlatObject(text: string, start: number, end: number, raw: Ra
  * seen last time under the same hash saves allocating it and, more, lets the batch
  * builder's Map find it by the hash V8 already keeps on that string.
  */
-const INTERN_SLOTS = 4096;
+const INTERN_SLOTS = 16384;
 const INTERN_MAX_LENGTH = 64;
 const interned: (string | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
 
 function intern(text: string, start: number, end: number, hash: number): string {
   const length = end - start;
   if (length > INTERN_MAX_LENGTH) return text.slice(start, end);
-  const slot = (hash ^ (hash >>> 12)) & (INTERN_SLOTS - 1);
+  const slot = (hash ^ (hash >>> 14)) & (INTERN_SLOTS - 1);
   const seen = interned[slot];
   if (seen !== undefined && seen.length === length && text.startsWith(seen, start)) return seen;
   const s = text.slice(start, end);
   interned[slot] = s;
   return s;
+}
+
+function keyIs(text: string, at: number, key: string): boolean {
+  for (let j = 0; j < key.length; j++) if (text.charCodeAt(at + j) !== key.charCodeAt(j)) return false;
+  return true;
 }
 
 function skipSpace(text: string, i: number, end: number): number {

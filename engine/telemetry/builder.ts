@@ -27,11 +27,35 @@ class BatchDictionary {
   }
 }
 
-/** Clears bit `i`, creating an all-valid bitmap on the first null so that columns without nulls need none. */
-function clearBit(bitmap: Uint8Array | null, capacity: number, i: number): Uint8Array {
-  const b = bitmap ?? new Uint8Array((capacity + 7) >> 3).fill(0xff);
-  b[i >> 3]! &= ~(1 << (i & 7));
-  return b;
+/**
+ * Which rows of an optional column have a value. Nothing is written while the column
+ * is all absent or all present so far, the usual cases; a bitmap appears on the first
+ * change.
+ */
+class Presence {
+  /** Rows that had a value. */
+  seen = 0;
+  valid: Uint8Array | null = null;
+
+  constructor(private readonly capacity: number) {}
+
+  present(i: number): void {
+    if (this.seen++ === 0 && i > 0) {
+      this.valid = new Uint8Array((this.capacity + 7) >> 3).fill(0xff);
+      for (let r = 0; r < i; r++) this.valid[r >> 3]! &= ~(1 << (r & 7));
+    }
+  }
+
+  absent(i: number): void {
+    if (this.seen === 0) return;
+    this.valid ??= new Uint8Array((this.capacity + 7) >> 3).fill(0xff);
+    this.valid[i >> 3]! &= ~(1 << (i & 7));
+  }
+
+  reset(): void {
+    this.seen = 0;
+    this.valid = null;
+  }
 }
 
 /**
@@ -53,18 +77,11 @@ export class SampleBatchBuilder {
   private region!: Int32Array;
   private cluster!: Int32Array;
   private version!: Int32Array;
-  // Validity bitmaps, null while every row so far had the value.
-  private pidValid: Uint8Array | null = null;
-  private hostMemValid: Uint8Array | null = null;
-  private regionValid: Uint8Array | null = null;
-  private clusterValid: Uint8Array | null = null;
-  private versionValid: Uint8Array | null = null;
-  // Rows that had the value: a column nobody filled is emitted as all-null without arrays.
-  private pidSeen = 0;
-  private hostMemSeen = 0;
-  private regionSeen = 0;
-  private clusterSeen = 0;
-  private versionSeen = 0;
+  private readonly pidPresence: Presence;
+  private readonly hostMemPresence: Presence;
+  private readonly regionPresence: Presence;
+  private readonly clusterPresence: Presence;
+  private readonly versionPresence: Presence;
   private readonly hostDict = new BatchDictionary();
   private readonly componentDict = new BatchDictionary();
   private readonly processDict = new BatchDictionary();
@@ -78,6 +95,11 @@ export class SampleBatchBuilder {
    */
   constructor(readonly source: string, readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`"capacity" must be a positive integer, got ${capacity}`);
+    this.pidPresence = new Presence(capacity);
+    this.hostMemPresence = new Presence(capacity);
+    this.regionPresence = new Presence(capacity);
+    this.clusterPresence = new Presence(capacity);
+    this.versionPresence = new Presence(capacity);
   }
 
   get length(): number {
@@ -109,18 +131,17 @@ export class SampleBatchBuilder {
     if (!this.fresh) this.allocate();
     if (this.n >= this.capacity) throw new RangeError('batch is full: build() it first');
     const i = this.n++;
-    const c = this.capacity;
     this.ts[i] = row.ts;
     this.rss[i] = row.rss;
     this.records[i] = record;
     this.host[i] = this.hostDict.id(row.host);
     this.component[i] = this.componentDict.id(row.component);
     this.process[i] = this.processDict.id(row.process ?? row.component);
-    if (row.pid >= 0) { this.pid[i] = row.pid; this.pidSeen++; } else this.pidValid = clearBit(this.pidValid, c, i);
-    if (row.host_mem >= 0) { this.hostMem[i] = row.host_mem; this.hostMemSeen++; } else this.hostMemValid = clearBit(this.hostMemValid, c, i);
-    if (row.region !== null) { this.region[i] = this.regionDict.id(row.region); this.regionSeen++; } else this.regionValid = clearBit(this.regionValid, c, i);
-    if (row.cluster !== null) { this.cluster[i] = this.clusterDict.id(row.cluster); this.clusterSeen++; } else this.clusterValid = clearBit(this.clusterValid, c, i);
-    if (row.version !== null) { this.version[i] = this.versionDict.id(row.version); this.versionSeen++; } else this.versionValid = clearBit(this.versionValid, c, i);
+    if (row.pid >= 0) { this.pid[i] = row.pid; this.pidPresence.present(i); } else this.pidPresence.absent(i);
+    if (row.host_mem >= 0) { this.hostMem[i] = row.host_mem; this.hostMemPresence.present(i); } else this.hostMemPresence.absent(i);
+    if (row.region !== null) { this.region[i] = this.regionDict.id(row.region); this.regionPresence.present(i); } else this.regionPresence.absent(i);
+    if (row.cluster !== null) { this.cluster[i] = this.clusterDict.id(row.cluster); this.clusterPresence.present(i); } else this.clusterPresence.absent(i);
+    if (row.version !== null) { this.version[i] = this.versionDict.id(row.version); this.versionPresence.present(i); } else this.versionPresence.absent(i);
   }
 
   /** The rows appended since the last build, as a batch; the builder starts over empty. */
@@ -131,29 +152,32 @@ export class SampleBatchBuilder {
       length: n,
       ts: this.ts,
       rss: this.rss,
-      pid: this.pidSeen > 0 ? this.pid : null,
-      pidValid: this.pidValid,
-      host_mem: this.hostMemSeen > 0 ? this.hostMem : null,
-      hostMemValid: this.hostMemValid,
+      pid: this.pidPresence.seen > 0 ? this.pid : null,
+      pidValid: this.pidPresence.valid,
+      host_mem: this.hostMemPresence.seen > 0 ? this.hostMem : null,
+      hostMemValid: this.hostMemPresence.valid,
       strings: {
         host: { indices: this.host, dictionary: this.hostDict.take() },
         component: { indices: this.component, dictionary: this.componentDict.take() },
         process: { indices: this.process, dictionary: this.processDict.take() },
-        region: this.optional(this.regionSeen, this.region, this.regionDict, this.regionValid),
-        cluster: this.optional(this.clusterSeen, this.cluster, this.clusterDict, this.clusterValid),
-        version: this.optional(this.versionSeen, this.version, this.versionDict, this.versionValid),
+        region: this.optional(this.regionPresence, this.region, this.regionDict),
+        cluster: this.optional(this.clusterPresence, this.cluster, this.clusterDict),
+        version: this.optional(this.versionPresence, this.version, this.versionDict),
       },
     });
     const batch: SampleBatch = { data, source: this.source, records: this.records.subarray(0, n), watermark: -Infinity };
     this.n = 0;
     this.fresh = false;
-    this.pidValid = this.hostMemValid = this.regionValid = this.clusterValid = this.versionValid = null;
-    this.pidSeen = this.hostMemSeen = this.regionSeen = this.clusterSeen = this.versionSeen = 0;
+    this.pidPresence.reset();
+    this.hostMemPresence.reset();
+    this.regionPresence.reset();
+    this.clusterPresence.reset();
+    this.versionPresence.reset();
     return batch;
   }
 
-  private optional(seen: number, indices: Int32Array, dict: BatchDictionary, valid: Uint8Array | null) {
+  private optional(presence: Presence, indices: Int32Array, dict: BatchDictionary) {
     const dictionary = dict.take();
-    return seen > 0 ? { indices, dictionary, valid } : null;
+    return presence.seen > 0 ? { indices, dictionary, valid: presence.valid } : null;
   }
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fileSource, fileSourceSpec, formatOf, type FileSourceOptions } from '../../../connectors/file/source.js';
 import { writeFixture } from '../../../bench/fixtures.js';
@@ -70,6 +71,14 @@ describe('file source', () => {
     for await (const _ of source.read()) if (++n === 2) controller.abort();
     expect(n).toBe(2);
     expect(t.metrics.total('samples_read')).toBe(200);
+  });
+
+  it('reports bytes that are not gzip as a SourceError naming the file', async () => {
+    const file = path('fake.ndjson.gz');
+    writeFileSync(file, '{"ts":1,"host":"h","component":"c","rss":1}\n');
+    const { ctx } = testContext();
+    const source = fileSource({ path: file, format: 'auto', batch_size: 10 }, ctx);
+    await expect(async () => { for await (const _ of source.read()); }).rejects.toMatchObject({ name: 'SourceError', message: expect.stringMatching(/fake\.ndjson\.gz" is not valid gzip data/) });
   });
 
   it('reports a missing file as a SourceError when read', async () => {
