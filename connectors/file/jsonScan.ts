@@ -25,7 +25,8 @@ export function scanFlatObject(text: string, start: number, end: number, raw: Ra
   for (;;) {
     if (i >= end || text.charCodeAt(i) !== 34 /* " */) return false;
     const keyStart = i + 1;
-    const keyEnd = plainStringEnd(text, keyStart, end);
+    const field = knownKey(text, keyStart, end);
+    const keyEnd = field === UNKNOWN ? plainStringEnd(text, keyStart, end) : keyStart + KEY_LENGTH[field]!;
     if (keyEnd < 0) return false;
     i = skipSpace(text, keyEnd + 1, end);
     if (i >= end || text.charCodeAt(i) !== 58 /* : */) return false;
@@ -98,37 +99,17 @@ export function scanFlatObject(text: string, start: number, end: number, raw: Ra
       return false;
     }
 
-    // Known keys by length and letters: no string is made for a key.
-    const k = keyStart;
-    switch (keyEnd - k) {
-      case 2:
-        if (text.charCodeAt(k) === 116 && text.charCodeAt(k + 1) === 115) raw.ts = value; // ts
-        break;
-      case 3: {
-        const c0 = text.charCodeAt(k), c1 = text.charCodeAt(k + 1), c2 = text.charCodeAt(k + 2);
-        if (c0 === 112 && c1 === 105 && c2 === 100) raw.pid = value; // pid
-        else if (c0 === 114 && c1 === 115 && c2 === 115) raw.rss = value; // rss
-        break;
-      }
-      case 4:
-        if (keyIs(text, k, 'host')) raw.host = value;
-        break;
-      case 6:
-        if (keyIs(text, k, 'region')) raw.region = value;
-        break;
-      case 7: {
-        const c0 = text.charCodeAt(k);
-        if (c0 === 112) { if (keyIs(text, k, 'process')) raw.process = value; }
-        else if (c0 === 99) { if (keyIs(text, k, 'cluster')) raw.cluster = value; }
-        else if (c0 === 118 && keyIs(text, k, 'version')) raw.version = value;
-        break;
-      }
-      case 8:
-        if (keyIs(text, k, 'host_mem')) raw.host_mem = value;
-        break;
-      case 9:
-        if (keyIs(text, k, 'component')) raw.component = value;
-        break;
+    switch (field) {
+      case TS: raw.ts = value; break;
+      case HOST: raw.host = value; break;
+      case COMPONENT: raw.component = value; break;
+      case PROCESS: raw.process = value; break;
+      case PID: raw.pid = value; break;
+      case RSS: raw.rss = value; break;
+      case HOST_MEM: raw.host_mem = value; break;
+      case REGION: raw.region = value; break;
+      case CLUSTER: raw.cluster = value; break;
+      case VERSION: raw.version = value; break;
     }
 
     i = skipSpace(text, i, end);
@@ -164,9 +145,45 @@ function intern(text: string, start: number, end: number, hash: number): string 
   return s;
 }
 
-function keyIs(text: string, at: number, key: string): boolean {
-  for (let j = 0; j < key.length; j++) if (text.charCodeAt(at + j) !== key.charCodeAt(j)) return false;
-  return true;
+const UNKNOWN = 0, TS = 1, HOST = 2, COMPONENT = 3, PROCESS = 4, PID = 5, RSS = 6, HOST_MEM = 7, REGION = 8, CLUSTER = 9, VERSION = 10;
+const KEY_LENGTH = [0, 2, 4, 9, 7, 3, 3, 8, 6, 7, 7];
+
+/**
+ * The field whose name, closing quote included, starts at `k`, or UNKNOWN. Letters are
+ * compared one by one with constants: the key needs no search for its end and no string.
+ */
+function knownKey(t: string, k: number, end: number): number {
+  const q = 34;
+  switch (t.charCodeAt(k)) {
+    case 116: // ts
+      return k + 2 < end && t.charCodeAt(k + 1) === 115 && t.charCodeAt(k + 2) === q ? TS : UNKNOWN;
+    case 104: // host, host_mem
+      if (k + 4 >= end || t.charCodeAt(k + 1) !== 111 || t.charCodeAt(k + 2) !== 115 || t.charCodeAt(k + 3) !== 116) return UNKNOWN;
+      if (t.charCodeAt(k + 4) === q) return HOST;
+      return k + 8 < end && t.charCodeAt(k + 4) === 95 && t.charCodeAt(k + 5) === 109 && t.charCodeAt(k + 6) === 101
+        && t.charCodeAt(k + 7) === 109 && t.charCodeAt(k + 8) === q ? HOST_MEM : UNKNOWN;
+    case 99: // component, cluster
+      if (k + 7 < end && t.charCodeAt(k + 1) === 108) {
+        return t.charCodeAt(k + 2) === 117 && t.charCodeAt(k + 3) === 115 && t.charCodeAt(k + 4) === 116
+          && t.charCodeAt(k + 5) === 101 && t.charCodeAt(k + 6) === 114 && t.charCodeAt(k + 7) === q ? CLUSTER : UNKNOWN;
+      }
+      return k + 9 < end && t.charCodeAt(k + 1) === 111 && t.charCodeAt(k + 2) === 109 && t.charCodeAt(k + 3) === 112
+        && t.charCodeAt(k + 4) === 111 && t.charCodeAt(k + 5) === 110 && t.charCodeAt(k + 6) === 101
+        && t.charCodeAt(k + 7) === 110 && t.charCodeAt(k + 8) === 116 && t.charCodeAt(k + 9) === q ? COMPONENT : UNKNOWN;
+    case 112: // pid, process
+      if (k + 3 < end && t.charCodeAt(k + 1) === 105) return t.charCodeAt(k + 2) === 100 && t.charCodeAt(k + 3) === q ? PID : UNKNOWN;
+      return k + 7 < end && t.charCodeAt(k + 1) === 114 && t.charCodeAt(k + 2) === 111 && t.charCodeAt(k + 3) === 99
+        && t.charCodeAt(k + 4) === 101 && t.charCodeAt(k + 5) === 115 && t.charCodeAt(k + 6) === 115 && t.charCodeAt(k + 7) === q ? PROCESS : UNKNOWN;
+    case 114: // rss, region
+      if (k + 3 < end && t.charCodeAt(k + 1) === 115) return t.charCodeAt(k + 2) === 115 && t.charCodeAt(k + 3) === q ? RSS : UNKNOWN;
+      return k + 6 < end && t.charCodeAt(k + 1) === 101 && t.charCodeAt(k + 2) === 103 && t.charCodeAt(k + 3) === 105
+        && t.charCodeAt(k + 4) === 111 && t.charCodeAt(k + 5) === 110 && t.charCodeAt(k + 6) === q ? REGION : UNKNOWN;
+    case 118: // version
+      return k + 7 < end && t.charCodeAt(k + 1) === 101 && t.charCodeAt(k + 2) === 114 && t.charCodeAt(k + 3) === 115
+        && t.charCodeAt(k + 4) === 105 && t.charCodeAt(k + 5) === 111 && t.charCodeAt(k + 6) === 110 && t.charCodeAt(k + 7) === q ? VERSION : UNKNOWN;
+    default:
+      return UNKNOWN;
+  }
 }
 
 function skipSpace(text: string, i: number, end: number): number {

@@ -41,7 +41,7 @@ describe('scanFlatObject', () => {
   it.each([
     '{}', ' { } ', '{"ts":-0}', '{"ts":0,"rss":1.5e3,"pid":-12}', '{"rss":1e999}', '{"rss":-1E+2}', '{"rss":123456789012345678}',
     '{"rss":0.000001}', '{"host":null,"pid":true,"rss":false}', '{"ts":1,"ts":2}', '{"unknown":"x","ts":5}',
-    '{"tx":1,"hosts":"a","rs":2,"pidx":3}', '{ "ts" : 1 , "host" : "a b" }', '{"host":"ünï✓"}',
+    '{"tx":1,"hosts":"a","rs":2,"pidx":3}', '{"host_mem2":1,"hostmem":2,"componentX":"a","clusters":"b","processes":"c","regionX":"d","versions":"e","ts ":1,"pi":2,"h":3}', '{ "ts" : 1 , "host" : "a b" }', '{"host":"ünï✓"}',
     '{"host":"a\\"b"}', '{"host":"\\u0041"}', '{"t\\u0073":1}', '{"extra":{"a":1},"ts":1}', '{"extra":[1,2],"ts":1}',
   ])('agrees with JSON.parse on %s', (line) => agrees(line));
 
