@@ -1,6 +1,6 @@
-import Ajv from 'ajv';
-import { DURATION_PATTERN, toMs } from '../../engine/duration.js';
-import type { OptionsSchema } from '../../engine/spec.js';
+import { toMs } from '../../engine/duration.js';
+import { durationSchema, resolveOptions as checkedOptions } from '../../engine/pipeline/options.js';
+import type { NodeSpec, OptionsSchema } from '../../engine/spec.js';
 
 /** Options of the `simulator` source, as written in a pipeline definition. */
 export interface SimulatorOptions {
@@ -40,13 +40,7 @@ export const SIMULATOR_OPTIONS_SCHEMA: OptionsSchema = {
     hosts: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 300 },
     components: { type: 'integer', minimum: 1, maximum: 1000, default: 6 },
     days: { type: 'number', exclusiveMinimum: 0, maximum: 3650, default: 21 },
-    interval: {
-      oneOf: [
-        { type: 'string', pattern: DURATION_PATTERN.source },
-        { type: 'number', exclusiveMinimum: 0 },
-      ],
-      default: '5m',
-    },
+    interval: durationSchema({ default: '5m' }),
     seed: { type: 'integer', default: 1 },
     start: { type: 'string', minLength: 1, default: '2026-01-01T00:00:00Z' },
     leak_fraction: { type: 'number', minimum: 0, maximum: 1, default: 0.03 },
@@ -69,25 +63,19 @@ export interface ResolvedOptions extends SimulatorOptions {
   readonly endMs: number;
 }
 
-const ajv = new Ajv.default({ useDefaults: true, allErrors: true });
-const validate = ajv.compile(SIMULATOR_OPTIONS_SCHEMA);
+/** The schema as the engine's option checker sees it, for building a simulator outside a pipeline. */
+const OPTIONS_ONLY = { type: 'simulator', options: SIMULATOR_OPTIONS_SCHEMA } as NodeSpec;
 
 /** Farthest a duplicate or late sample may trail its event time. */
 export const MAX_DELAY_MS = 600_000;
 
 /**
- * Defaults applied, checked, and derived. Throws a RangeError naming the field, so
- * that a bad definition fails when the node is built rather than mid-stream.
+ * Defaults applied, checked, and derived. Throws (a ConfigError for the schema, a
+ * RangeError for the rest) naming the field, so that a bad definition fails when the
+ * node is built rather than mid-stream.
  */
 export function resolveOptions(input: Partial<SimulatorOptions> = {}): ResolvedOptions {
-  const opts = structuredClone(input) as Record<string, unknown>;
-  if (!validate(opts)) {
-    const msg = (validate.errors ?? [])
-      .map((e) => `"${e.instancePath.replace(/^\//, '') || 'options'}" ${e.message ?? 'is invalid'}`)
-      .join('; ');
-    throw new RangeError(`simulator options: ${msg}`);
-  }
-  const o = opts as unknown as SimulatorOptions;
+  const o = checkedOptions<SimulatorOptions>(OPTIONS_ONLY, input);
   const intervalMs = toMs(o.interval);
   if (!(intervalMs >= 1000) || intervalMs > 86_400_000) {
     throw new RangeError(`simulator options: "interval" must be between 1s and 1d, got ${JSON.stringify(o.interval)}`);

@@ -154,7 +154,7 @@ describe('simulator stream', () => {
     expect(() => new FleetSimulator({ interval: '5 minutes' as never })).toThrow(/interval/);
     expect(() => new FleetSimulator({ start: 'yesterday' })).toThrow(/start/);
     expect(() => new FleetSimulator({ leak_fraction: 2 })).toThrow(/leak_fraction/);
-    expect(() => new FleetSimulator({ colour: 'red' } as never)).toThrow(/additional/);
+    expect(() => new FleetSimulator({ colour: 'red' } as never)).toThrow(/colour/);
     expect(resolveOptions({ interval: '10m', days: 1 }).ticks).toBe(144);
   });
 });

@@ -6,7 +6,7 @@ import { FleetSimulator } from '../../../connectors/simulator/simulator.js';
 import type { FleetTruth, TruthBehaviour, TruthLeak } from '../../../connectors/simulator/truth.js';
 import { collect, rowsBySeries, type Collected } from './collect.js';
 
-const OPTS = { hosts: 120, components: 6, days: 14, seed: 11, leak_fraction: 0.08 };
+const OPTS = { hosts: 100, components: 6, days: 12, seed: 11, leak_fraction: 0.08 };
 const DAY = 86_400_000;
 const PAGE = 4096;
 
