@@ -34,6 +34,7 @@ export function writeFleetNdjson(options: Partial<SimulatorOptions>, path: strin
   const regionPart = p.regionNames.map((x) => `,"region":${q(x)}`);
   const clusterPart = p.clusterNames.map((x) => `,"cluster":${q(x)}`);
   const versionPart = p.versions.map((x) => `,"version":${q(x)}`);
+  const memPart = Array.from(p.hostMem, (m) => `,"host_mem":${m}`);
 
   const stream = sim.stream();
   const size = 16384;
@@ -45,9 +46,16 @@ export function writeFleetNdjson(options: Partial<SimulatorOptions>, path: strin
       const n = stream.fill(rows, size);
       if (n === 0) break;
       let chunk = '';
+      // Rows of one tick share their time: format it once per run of equal times.
+      let lastTs = NaN, tsPart = '';
       for (let i = 0; i < n; i++) {
-        chunk += `{"ts":${rows.ts[i]}${hostPart[rows.host[i]!]}${compPart[rows.component[i]!]}${procPart[rows.process[i]!]}`
-          + `,"pid":${rows.pid[i]},"rss":${rows.rss[i]},"host_mem":${rows.hostMem[i]}`
+        const ts = rows.ts[i]!;
+        if (ts !== lastTs) {
+          lastTs = ts;
+          tsPart = `{"ts":${ts}`;
+        }
+        chunk += `${tsPart}${hostPart[rows.host[i]!]}${compPart[rows.component[i]!]}${procPart[rows.process[i]!]}`
+          + `,"pid":${rows.pid[i]},"rss":${rows.rss[i]}${memPart[rows.host[i]!]}`
           + `${regionPart[rows.region[i]!]}${clusterPart[rows.cluster[i]!]}${versionPart[rows.version[i]!]}}\n`;
       }
       bytes += writeSync(fd, chunk);
