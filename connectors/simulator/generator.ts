@@ -43,7 +43,7 @@ const INV_PAGE = 1 / PAGE;
  * per field: with 100k series, twenty parallel arrays are twenty streams of cache
  * misses per row; two interleaved ones are two sequential streams.
  */
-const enum F { Base, Wf, WfStep, Warm, GcPhase, GcStep, Spike, LeakAcc, LeakSlope, BufSens, NextEvt }
+const enum F { Base, Wf, WfStep, Warm, GcOffset, GcStep, Spike, LeakAcc, LeakSlope, BufSens, NextEvt }
 const FS = 12;
 const enum I { Host, Comp, Proc, BgAt, Group, Pid, Version }
 const IS = 8;
@@ -239,7 +239,7 @@ export class FleetStream {
       this.ix[s * IS + I.Version] = plan.componentVersion[c]!;
       const gcPeriod = p.gcPeriodMin * 60_000 * (0.8 + 0.4 * draw(plan.seed, Stream.Gc, s, 0));
       this.st[s * FS + F.GcStep] = Math.min(1, o.intervalMs / gcPeriod);
-      this.st[s * FS + F.GcPhase] = draw(plan.seed, Stream.Gc, s, 1);
+      this.st[s * FS + F.GcOffset] = draw(plan.seed, Stream.Gc, s, 1);
       this.st[s * FS + F.BufSens] = bufferSensitivity(plan, s);
       this.ix[s * IS + I.Group] = c * clusters + plan.hostCluster[h]!;
       if (shapes) {
@@ -444,9 +444,10 @@ export class FleetStream {
 
       const w = st[a + F.Warm]!;
       if (w !== 0) st[a + F.Warm] = w > 1e-4 ? w * cWarmDecay[c]! : 0;
-      let ph = st[a + F.GcPhase]! + st[a + F.GcStep]!;
-      if (ph >= 1) ph -= 1;
-      st[a + F.GcPhase] = ph;
+      // The GC phase is a function of time, not stored: a row that changes nothing else
+      // leaves its series' state clean, which saves writing it back to memory.
+      let ph = t * st[a + F.GcStep]! + st[a + F.GcOffset]!;
+      ph -= Math.floor(ph);
       const wfv = st[a + F.Wf]!;
       const load = st[a + F.Base]! * wfv;
       const step = st[a + F.WfStep]!;
@@ -567,7 +568,7 @@ export class FleetStream {
       this.ix[s * IS + I.Pid] = pidOf(plan, s, ++this.starts[s]!);
       this.st[s * FS + F.Warm] = plan.profiles[c]!.warmDepth;
       this.st[s * FS + F.LeakAcc] = 0;
-      this.st[s * FS + F.GcPhase] = 0;
+      this.st[s * FS + F.GcOffset] = -t * this.st[s * FS + F.GcStep]!;
       if (this.spikeStage[s] !== 0) {
         this.spikeMuted[s] = 1;
         this.st[s * FS + F.Spike] = 0;
