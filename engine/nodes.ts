@@ -1,5 +1,7 @@
 import { alertLogSpec } from '../connectors/alerts/alert-log.js';
 import { discardSpec } from '../connectors/discard/discard.js';
+import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
+import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
@@ -9,6 +11,8 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   watermarkSpec,
   alertLogSpec,
   discardSpec,
+  natsSourceSpec,
+  alertNatsSpec,
 ];
 
 let registry: Registry | null = null;

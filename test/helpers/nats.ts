@@ -72,8 +72,8 @@ function exited(child: ChildProcess): Promise<void> {
     : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-async function launch(bin: string, port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function launch(bin: string, port: number, dir: string, args: readonly string[]): Promise<ChildProcess> {
+  const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => { if (log.length < 64 * 1024) log += d.toString(); });
   const deadline = Date.now() + 10_000;
@@ -94,8 +94,8 @@ async function kill(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts a server; throws when the binary is missing. */
-export async function startNatsServer(): Promise<NatsServer> {
+/** Starts a server, with extra command-line flags (e.g. `--auth TOKEN`); throws when the binary is missing. */
+export async function startNatsServer(args: readonly string[] = []): Promise<NatsServer> {
   if (!NATS_SERVER_BIN) throw new Error(MISSING);
   const bin = NATS_SERVER_BIN;
   const dir = mkdtempSync(join(tmpdir(), 'resin-nats-'));
@@ -105,7 +105,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   for (let attempt = 0; child === null; attempt++) {
     port = await freePort();
     try {
-      child = await launch(bin, port, dir);
+      child = await launch(bin, port, dir, args);
     } catch (err) {
       if (attempt >= 3) {
         rmSync(dir, { recursive: true, force: true });
@@ -131,7 +131,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     },
     async restart() {
       if (child) return;
-      child = await launch(bin, port, dir);
+      child = await launch(bin, port, dir, args);
     },
   };
 }
@@ -159,10 +159,10 @@ export function describeNats(name: string, fn: () => void): void {
  * One server for the enclosing describe block: started before its tests, stopped
  * and its store removed after. Read `server()` inside tests.
  */
-export function useNatsServer(): () => NatsServer {
+export function useNatsServer(args: readonly string[] = []): () => NatsServer {
   let server: NatsServer | null = null;
   beforeAll(async () => {
-    server = await startNatsServer();
+    server = await startNatsServer(args);
   });
   afterAll(async () => {
     await server?.stop();

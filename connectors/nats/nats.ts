@@ -1,0 +1,274 @@
+import type { JsMsg, Msg, NatsConnection, Subscription } from 'nats';
+import { toMs } from '../../engine/duration.js';
+import { durationSchema } from '../../engine/pipeline/options.js';
+import type { NodeContext, SourceInstance, SourceSpec } from '../../engine/spec.js';
+import type { Checkpointable } from '../../engine/state.js';
+import { SampleBatchBuilder } from '../../engine/telemetry/builder.js';
+import type { SampleBatch } from '../../engine/telemetry/schema.js';
+import { ArrowPayloadReader } from './arrowPayload.js';
+import { concatSampleBatches } from './concat.js';
+import { CONNECTION_PROPERTIES, connectionOptions, describeServers, openConnection, type NatsConnectionOptions } from './connection.js';
+import { Inbox } from './inbox.js';
+import { AckLedger, ensureConsumer, JETSTREAM_SCHEMA, type JetStreamOptions } from './jetstream.js';
+import { JsonPayloadReader } from './jsonPayload.js';
+import { ARROW_CONTENT_TYPE, CONTENT_TYPE, isSubscribableSubject, TELEMETRY_PREFIX } from './subjects.js';
+
+export interface NatsSourceOptions extends NatsConnectionOptions {
+  /** Subject(s) to read; wildcards allowed. JetStream takes exactly one (the consumer's filter). */
+  subject: string | string[];
+  /** Core NATS queue group: each message goes to one member of the group. */
+  queue?: string;
+  /** Read through a JetStream durable pull consumer instead of a core subscription. */
+  jetstream?: JetStreamOptions;
+  /** Rows per batch at most (an Arrow message is never split, so one batch may exceed it). */
+  batch_size: number;
+  /** How long a batch stays open for more rows after its first message. */
+  max_wait: string | number;
+  /** Core NATS: messages held while the engine is busy; beyond it the oldest are dropped and counted. */
+  max_pending: number;
+}
+
+/** A message as taken off the connection; `seq` numbers it for records and dead letters. */
+interface Received {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly arrow: boolean;
+  readonly seq: number;
+  readonly js: JsMsg | null;
+}
+
+/** A batch ready for the engine and the JetStream messages whose rows completed with it. */
+interface Ready {
+  readonly batch: SampleBatch;
+  readonly msgs: JsMsg[];
+}
+
+function isArrow(m: Msg | JsMsg): boolean {
+  return m.headers?.get(CONTENT_TYPE) === ARROW_CONTENT_TYPE;
+}
+
+/**
+ * Telemetry from NATS. Each message holds samples of the canonical schema, as Arrow
+ * IPC stream bytes (header `Content-Type: application/vnd.apache.arrow.stream`) or as
+ * JSON (NDJSON, an object, or an array of objects). Rows are gathered into batches of
+ * up to `batch_size` rows, closed early `max_wait` after their first message so that
+ * a trickle is not held back. Arrow and JSON rows go into separate batches (Arrow
+ * batches are joined column-wise, JSON rows go through the batch builder).
+ *
+ * Core NATS is at-most-once: what arrives while the engine is not running is gone,
+ * and a backlog beyond `max_pending` drops its oldest messages (counted as
+ * `nats_messages_dropped{reason=backlog}`). JetStream is at-least-once delivery made
+ * exactly-once processing: a message is acknowledged only after the checkpoint that
+ * follows the batch holding its rows, and messages delivered again after a crash are
+ * recognised by their stream sequence (see AckLedger).
+ */
+export function natsSource(options: NatsSourceOptions, ctx: NodeContext): SourceInstance<SampleBatch> & Checkpointable {
+  const subjects = Array.isArray(options.subject) ? options.subject : [options.subject];
+  for (const s of subjects) if (!isSubscribableSubject(s)) throw new Error(`"subject": "${s}" is not a valid subject`);
+  const js = options.jetstream ?? null;
+  if (js && subjects.length !== 1) throw new Error('"subject": a JetStream consumer reads one subject (use a wildcard such as resin.telemetry.>)');
+  if (js && options.queue !== undefined) throw new Error('"queue" applies to core subscriptions; JetStream consumers share work through their durable name');
+  const maxWait = toMs(options.max_wait);
+  if (!(maxWait > 0)) throw new Error(`"max_wait" must be greater than 0, got ${options.max_wait}`);
+  const connOpts = connectionOptions(options, `resin ${ctx.id}`);
+  const source = `nats:${subjects.join(',')}`;
+  const batchSize = options.batch_size;
+
+  const metrics = {
+    messages: ctx.metrics.counter('nats_messages_in', { node: ctx.id }),
+    bytes: ctx.metrics.counter('nats_bytes_in', { node: ctx.id }),
+    dropped: ctx.metrics.counter('nats_messages_dropped', { node: ctx.id, reason: 'backlog' }),
+    skipped: ctx.metrics.counter('nats_messages_skipped', { node: ctx.id, reason: 'already_processed' }),
+    acked: ctx.metrics.counter('nats_messages_acked', { node: ctx.id }),
+  };
+  // JetStream bounds deliveries by max_ack_pending, so its inbox never needs to drop.
+  const inbox = new Inbox<Received>(js ? js.max_ack_pending * 2 : options.max_pending);
+  const ledger = js ? new AckLedger(js.stream, js.durable) : null;
+  const jsonReader = new JsonPayloadReader(ctx.deadLetter);
+  const arrowReader = new ArrowPayloadReader(ctx.deadLetter);
+
+  let nc: NatsConnection | null = null;
+  const subscriptions: Subscription[] = [];
+  let consumerMessages: { close(): Promise<void | Error> } | null = null;
+  let received = 0;
+
+  // Gathering state: JSON rows in the builder, Arrow batches in `arrowParts`.
+  const builder = new SampleBatchBuilder(source, batchSize);
+  let jsonMsgs: JsMsg[] = [];
+  let arrowParts: SampleBatch[] = [];
+  let arrowRows = 0;
+  let arrowMsgs: JsMsg[] = [];
+  /** Messages that put no row into any batch (all refused): acked with the next batch, or on their own. */
+  let emptyMsgs: JsMsg[] = [];
+  const ready: Ready[] = [];
+
+  const cutJson = () => {
+    ready.push({ batch: builder.build(), msgs: jsonMsgs });
+    jsonMsgs = [];
+  };
+  const cutArrow = () => {
+    ready.push({ batch: concatSampleBatches(arrowParts, source), msgs: arrowMsgs });
+    arrowParts = [];
+    arrowRows = 0;
+    arrowMsgs = [];
+  };
+
+  function take(m: Received): void {
+    metrics.messages.value++;
+    metrics.bytes.value += m.data.byteLength;
+    const origin = { subject: m.subject, seq: m.seq };
+    let rows: number;
+    if (m.arrow) {
+      rows = arrowReader.read(m.data, origin, arrowParts);
+      arrowRows += rows;
+      if (m.js) (rows > 0 ? arrowMsgs : emptyMsgs).push(m.js);
+      if (arrowRows >= batchSize) cutArrow();
+    } else {
+      rows = jsonReader.read(m.data, origin, builder, cutJson);
+      // Added after its rows: a message cut across two batches is acked with the second.
+      if (m.js) (rows > 0 ? jsonMsgs : emptyMsgs).push(m.js);
+      if (builder.full) cutJson();
+    }
+  }
+
+  async function start(): Promise<void> {
+    nc = await openConnection(connOpts);
+    const conn = nc;
+    void (async () => {
+      for await (const s of conn.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect') ctx.log.warn(`NATS ${s.type}`, { server: String(s.data) });
+      }
+    })().catch(() => {});
+    if (js && ledger) {
+      const info = await ensureConsumer(conn, subjects[0]!, js);
+      ledger.prune(info);
+      const consumer = await conn.jetstream().consumers.get(js.stream, js.durable);
+      consumerMessages = await consumer.consume({
+        max_messages: Math.min(js.max_ack_pending, 1024),
+        callback: (m) => {
+          inbox.push({ subject: m.subject, data: m.data, arrow: isArrow(m), seq: m.seq, js: m });
+        },
+      });
+      ctx.log.info('reading NATS JetStream', { servers: describeServers(options.servers), stream: js.stream, durable: js.durable, subject: subjects[0] });
+      return;
+    }
+    for (const subject of subjects) {
+      subscriptions.push(conn.subscribe(subject, {
+        ...(options.queue !== undefined ? { queue: options.queue } : {}),
+        callback: (err, m) => {
+          if (err) {
+            ctx.log.warn('NATS subscription error', { subject, error: err.message });
+            return;
+          }
+          inbox.push({ subject: m.subject, data: m.data, arrow: isArrow(m), seq: ++received, js: null });
+        },
+      }));
+    }
+    // The server knows the subscriptions once this returns: nothing published after it is missed.
+    await conn.flush();
+    ctx.log.info('reading NATS', { servers: describeServers(options.servers), subjects: subjects.join(','), queue: options.queue ?? null });
+  }
+
+  /** Takes messages until a batch is full or `max_wait` has passed since the first one. */
+  async function gather(): Promise<void> {
+    const signal = ctx.signal;
+    await inbox.wait(Infinity, signal);
+    const deadline = performance.now() + maxWait;
+    while (ready.length === 0 && !signal.aborted) {
+      const m = inbox.shift();
+      if (m !== undefined) {
+        if (m.js && !ledger!.accept(m.js)) {
+          metrics.skipped.value++;
+          continue;
+        }
+        take(m);
+        continue;
+      }
+      if (performance.now() >= deadline) break;
+      await inbox.wait(deadline, signal);
+    }
+    if (inbox.dropped > 0) {
+      metrics.dropped.value += inbox.dropped;
+      ctx.log.warn('NATS backlog full: oldest messages dropped', { dropped: inbox.dropped, max_pending: options.max_pending });
+      inbox.dropped = 0;
+    }
+    if (ready.length === 0) {
+      if (builder.length > 0) cutJson();
+      if (arrowRows > 0) cutArrow();
+    }
+    if (emptyMsgs.length > 0) {
+      if (ready.length > 0) ready[ready.length - 1]!.msgs.push(...emptyMsgs);
+      else ledger?.ackNow(emptyMsgs);
+      emptyMsgs = [];
+    }
+  }
+
+  return {
+    async *read() {
+      await start();
+      while (!ctx.signal.aborted) {
+        await gather();
+        while (ready.length > 0) {
+          const { batch, msgs } = ready.shift()!;
+          // Recorded before the engine sees the batch: the checkpoint after it must cover these.
+          ledger?.emit(msgs);
+          yield batch;
+        }
+      }
+    },
+
+    checkpointDue() {
+      return ledger !== null && ledger.pending > 0;
+    },
+
+    checkpoint() {
+      return ledger ? ledger.checkpoint() : null;
+    },
+
+    restore(state: unknown) {
+      ledger?.restore(state);
+    },
+
+    async committed() {
+      if (!ledger) return;
+      metrics.acked.value += ledger.commit();
+    },
+
+    async close() {
+      inbox.close();
+      await consumerMessages?.close().catch(() => {});
+      for (const s of subscriptions) s.unsubscribe();
+      // Unacknowledged JetStream messages are simply not acked: the server delivers them again.
+      await nc?.close().catch(() => {});
+      nc = null;
+    },
+  };
+}
+
+export const natsSourceSpec: SourceSpec<NatsSourceOptions, 'samples'> = {
+  type: 'nats',
+  kind: 'source',
+  summary: 'Reads telemetry (Arrow IPC or JSON samples) from NATS subjects or a JetStream durable consumer',
+  output: 'samples',
+  options: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...CONNECTION_PROPERTIES,
+      subject: {
+        default: `${TELEMETRY_PREFIX}.>`,
+        description: 'subject or subjects to read (wildcards allowed)',
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+        ],
+      },
+      queue: { type: 'string', minLength: 1, description: 'queue group (core NATS): each message to one member' },
+      jetstream: JETSTREAM_SCHEMA,
+      batch_size: { type: 'integer', minimum: 1, default: 65536, description: 'rows per batch at most' },
+      max_wait: durationSchema({ default: '100ms', description: 'time a batch waits for more rows after its first message' }),
+      max_pending: { type: 'integer', minimum: 1, default: 100000, description: 'core NATS: messages held before the oldest are dropped' },
+    },
+  },
+  create: natsSource,
+};
