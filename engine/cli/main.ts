@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SourceError, UsageError } from '../errors.js';
+import { agentCommand } from './agent.js';
 import { COMMANDS, commandHelp, mainHelp } from './commands.js';
 import { demoCommand } from './demo.js';
 import { graphCommand, typesCommand, validateCommand } from './inspect.js';
@@ -11,6 +12,7 @@ import { runCommand } from './run.js';
 const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   replay: replayCommand, run: runCommand, demo: demoCommand,
   validate: validateCommand, graph: graphCommand, types: typesCommand,
+  agent: agentCommand,
 };
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line or pipeline definition. */
