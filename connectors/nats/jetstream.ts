@@ -16,6 +16,8 @@ export interface JetStreamOptions {
   stream_subjects?: string[];
   /** Age after which the stream drops messages, when it is created. */
   max_age?: string | number;
+  /** How long the stream remembers message ids to drop repeats, when it is created (server default 2m). */
+  duplicate_window?: string | number;
   /** How long the server waits for an ack before delivering a message again. */
   ack_wait: string | number;
   /** Messages delivered and not yet acknowledged, at most; the server stops delivering beyond. */
@@ -35,6 +37,7 @@ export const JETSTREAM_SCHEMA: OptionsSchema = {
     create: { type: 'boolean', default: false, description: 'create the stream and consumer if missing' },
     stream_subjects: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, description: 'subjects of a created stream' },
     max_age: durationSchema({ description: 'message age limit of a created stream' }),
+    duplicate_window: durationSchema({ description: 'message-id de-duplication window of a created stream' }),
     ack_wait: durationSchema({ default: '30s', description: 'redelivery delay of unacknowledged messages' }),
     max_ack_pending: { type: 'integer', minimum: 1, default: 20000, description: 'unacknowledged messages at most' },
   },
@@ -62,6 +65,7 @@ export async function ensureConsumer(nc: NatsConnection, subject: string, o: Jet
       name: o.stream,
       subjects: o.stream_subjects ?? [subject],
       ...(o.max_age !== undefined ? { max_age: nanos(toMs(o.max_age)) } : {}),
+      ...(o.duplicate_window !== undefined ? { duplicate_window: nanos(toMs(o.duplicate_window)) } : {}),
     });
   }
   try {

@@ -238,9 +238,16 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
       inbox.close();
       await consumerMessages?.close().catch(() => {});
       for (const s of subscriptions) s.unsubscribe();
-      // Unacknowledged JetStream messages are simply not acked: the server delivers them again.
-      await nc?.close().catch(() => {});
-      nc = null;
+      // Acks already given go out before the connection closes (close() alone drops unsent bytes);
+      // unacknowledged messages are simply not acked, and the server delivers them again.
+      if (nc !== null) {
+        const conn: NatsConnection = nc;
+        nc = null;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([conn.flush(), new Promise((r) => { timer = setTimeout(r, 2000); })]).catch(() => {});
+        clearTimeout(timer);
+        await conn.close().catch(() => {});
+      }
     },
   };
 }

@@ -39,12 +39,18 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
     await expect(missing.first).rejects.toThrow(/stream "NONE" does not exist.*create: true/);
     await missing.stopAll();
 
-    const s = sourceFor({ servers: server().url, subject: 'made.>', jetstream: { stream: 'MADE', durable: 'eng', create: true } });
+    const s = sourceFor({
+      servers: server().url, subject: 'made.>',
+      jetstream: { stream: 'MADE', durable: 'eng', create: true, max_age: '2d', duplicate_window: '10m', ack_wait: '45s' },
+    });
     await s.ready;
     const info = await jsm.consumers.info('MADE', 'eng');
     expect(info.config.filter_subject).toBe('made.>');
     expect(info.config.ack_policy).toBe('explicit');
-    expect((await jsm.streams.info('MADE')).config.subjects).toEqual(['made.>']);
+    expect(info.config.ack_wait).toBe(45e9);
+    const stream = (await jsm.streams.info('MADE')).config;
+    expect(stream.subjects).toEqual(['made.>']);
+    expect([stream.max_age, stream.duplicate_window]).toEqual([2 * 86_400e9, 600e9]);
     await s.stopAll();
   });
 
