@@ -10,7 +10,7 @@ export class Inbox<M> {
   private waiter: (() => void) | null = null;
   /** Messages dropped because the inbox was full. */
   dropped = 0;
-  private closed = false;
+  private ended = false;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`"capacity" must be a positive integer, got ${capacity}`);
@@ -20,8 +20,13 @@ export class Inbox<M> {
     return this.items.length - this.head;
   }
 
+  /** True once `close` was called: nothing more will arrive. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
   push(m: M): void {
-    if (this.closed) return;
+    if (this.ended) return;
     if (this.length >= this.capacity) {
       this.items[this.head++] = undefined;
       this.dropped++;
@@ -44,7 +49,7 @@ export class Inbox<M> {
 
   /** Ends waiting for good: `wait` resolves at once from now on. */
   close(): void {
-    this.closed = true;
+    this.ended = true;
     this.wake();
   }
 
@@ -53,7 +58,7 @@ export class Inbox<M> {
    * `signal` aborts or the inbox is closed; whichever comes first.
    */
   wait(deadline: number, signal: AbortSignal): Promise<void> {
-    if (this.length > 0 || this.closed || signal.aborted) return Promise.resolve();
+    if (this.length > 0 || this.ended || signal.aborted) return Promise.resolve();
     const delay = deadline - performance.now();
     if (delay <= 0) return Promise.resolve();
     return new Promise((resolve) => {

@@ -169,12 +169,15 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     ctx.log.info('reading NATS', { servers: describeServers(options.servers), subjects: subjects.join(','), queue: options.queue ?? null });
   }
 
-  /** Takes messages until a batch is full or `max_wait` has passed since the first one. */
+  /**
+   * Takes messages until a batch is full or `max_wait` has passed since the first one
+   * (or since the last batch, for rows left over from it).
+   */
   async function gather(): Promise<void> {
     const signal = ctx.signal;
-    await inbox.wait(Infinity, signal);
+    if (builder.length === 0 && arrowRows === 0) await inbox.wait(Infinity, signal);
     const deadline = performance.now() + maxWait;
-    while (ready.length === 0 && !signal.aborted) {
+    while (ready.length === 0 && !signal.aborted && !(inbox.closed && inbox.length === 0)) {
       const m = inbox.shift();
       if (m !== undefined) {
         if (m.js && !ledger!.accept(m.js)) {
@@ -206,7 +209,7 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
   return {
     async *read() {
       await start();
-      while (!ctx.signal.aborted) {
+      while (!ctx.signal.aborted && !inbox.closed) {
         await gather();
         while (ready.length > 0) {
           const { batch, msgs } = ready.shift()!;

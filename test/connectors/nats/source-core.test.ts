@@ -93,6 +93,19 @@ describeNats('nats source (core NATS)', () => {
     await s.stopAll();
   });
 
+  it('delivers rows left over when another batch filled up, without waiting for more messages', async () => {
+    const s = sourceFor({ servers: server().url, subject: 'mixed', batch_size: 3, max_wait: '100ms' });
+    await s.ready;
+    pub.publish('mixed', json(row(1, 1)));
+    pub.publish('mixed', arrowBytes([row(2, 2), row(3, 3), row(4, 4)]), { headers: arrowHeaders() });
+    await pub.flush();
+    // The Arrow batch fills first; the JSON row must still come out, though nothing else arrives.
+    const first = (await s.first).value!;
+    const rest = await pullRows(s.iterator, 4 - first.data.numRows, 2000);
+    expect(rowsOf([first, ...rest]).map((r) => r.rss).sort()).toEqual([1, 2, 3, 4]);
+    await s.stopAll();
+  });
+
   it('delivers each message to one member of a queue group', async () => {
     const a = sourceFor({ servers: server().url, subject: 'q.>', queue: 'engines', max_wait: '30ms' }, 'a');
     const b = sourceFor({ servers: server().url, subject: 'q.>', queue: 'engines', max_wait: '30ms' }, 'b');
