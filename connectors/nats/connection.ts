@@ -26,6 +26,7 @@ export interface NatsConnectionOptions {
 /** JSON Schema properties of the connection options, spread into each NATS node's schema. */
 export const CONNECTION_PROPERTIES: Record<string, OptionsSchema> = {
   servers: {
+    type: ['string', 'array'],
     default: 'nats://127.0.0.1:4222',
     description: 'server URL or list of URLs',
     anyOf: [

@@ -266,6 +266,7 @@ export const natsSourceSpec: SourceSpec<NatsSourceOptions, 'samples'> = {
     properties: {
       ...CONNECTION_PROPERTIES,
       subject: {
+        type: ['string', 'array'],
         default: `${TELEMETRY_PREFIX}.>`,
         description: 'subject or subjects to read (wildcards allowed)',
         anyOf: [
