@@ -21,6 +21,11 @@ export interface BucketAnomalyOptions {
   score: number;
   /** Fewest hosts in the bucket for it to raise an alert. */
   min_hosts: number;
+  /**
+   * Buckets whose baseline held more than this share of the component's hosts are not
+   * judged: they track the bulk of the fleet, which rollouts and workload changes move.
+   */
+  max_share: number;
   /** Shortest anomalous run that can raise an alert. */
   min_run: string | number;
   /** Least baseline history before anything can alert; shorter histories wait. */
@@ -45,14 +50,15 @@ export const BUCKET_ANOMALY_DEFAULTS: BucketAnomalyOptions = {
   sigma: 3,
   size_mb: 200,
   score: 40,
-  min_hosts: 1,
-  min_run: '2h',
+  min_hosts: 2,
+  max_share: 0.1,
+  min_run: '12h',
   min_baseline: '3d',
   sigma_floor: 0.5,
   band: 0.25,
   z_min: 1,
   z_cap: 10,
-  resolve_after: '6h',
+  resolve_after: '24h',
   update_every: '6h',
 };
 
@@ -147,6 +153,7 @@ export class BucketAnomaly implements Checkpointable {
     if (!(o.size_mb >= 0)) throw new RangeError(`"size_mb" must be >= 0, got ${o.size_mb}`);
     if (!(o.score >= 0)) throw new RangeError(`"score" must be >= 0, got ${o.score}`);
     if (!(Number.isInteger(o.min_hosts) && o.min_hosts >= 1)) throw new RangeError(`"min_hosts" must be an integer >= 1, got ${o.min_hosts}`);
+    if (!(o.max_share > 0 && o.max_share <= 1)) throw new RangeError(`"max_share" must be in (0, 1], got ${o.max_share}`);
     if (!(o.sigma_floor > 0)) throw new RangeError(`"sigma_floor" must be greater than 0, got ${o.sigma_floor}`);
     if (!(o.band >= 0)) throw new RangeError(`"band" must be >= 0, got ${o.band}`);
     if (!(o.z_min >= 0)) throw new RangeError(`"z_min" must be >= 0, got ${o.z_min}`);
@@ -209,6 +216,8 @@ export class BucketAnomaly implements Checkpointable {
     const baseline = Math.floor(span * this.o.baseline_share);
     if (baseline < s.minBaseline) return null;
     const from = p - span + 1, testFrom = from + baseline;
+    // The lowest bucket counts (nearly) every host of the component: its baseline mean is the size of the component.
+    const hostsOf = this.baselineMean(component, 0, from, testFrom);
     const out: BucketVerdict[] = [];
     for (let b = 0; b < bucketMb.length; b++) {
       if (bucketMb[b]! < this.o.size_mb) continue;
@@ -224,6 +233,7 @@ export class BucketAnomaly implements Checkpointable {
       }
       if (n < s.minBaseline) continue;
       const mean = sum / n;
+      if (hostsOf >= 1 && mean > this.o.max_share * hostsOf) continue;
       const sd = Math.sqrt(Math.max(0, squares / n - mean * mean));
       const limit = mean + this.o.sigma * sd;
       if (!(x > limit)) continue;
@@ -239,6 +249,17 @@ export class BucketAnomaly implements Checkpointable {
       out.push({ bucket: b, hosts: x, mean, sd, runStart, runLength, severity: score });
     }
     return out;
+  }
+
+  private baselineMean(component: number, bucket: number, from: number, to: number): number {
+    let n = 0, sum = 0;
+    for (let q = from; q < to; q++) {
+      const v = this.data!.at(component, bucket, q);
+      if (v < 0) continue;
+      n++;
+      sum += v;
+    }
+    return n ? sum / n : 0;
   }
 
   /** Takes one period's counts; returns the alerts to emit (open, update, resolved). */
@@ -363,6 +384,7 @@ export const bucketAnomalySpec: OperatorSpec<BucketAnomalyOptions, 'buckets', 'a
       size_mb: { type: 'number', minimum: 0, default: BUCKET_ANOMALY_DEFAULTS.size_mb, description: 'smallest bucket that can alert, MB' },
       score: { type: 'number', minimum: 0, default: BUCKET_ANOMALY_DEFAULTS.score, description: 'severity a bucket must exceed to alert' },
       min_hosts: { type: 'integer', minimum: 1, default: BUCKET_ANOMALY_DEFAULTS.min_hosts, description: 'fewest hosts in the bucket for it to alert' },
+      max_share: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: BUCKET_ANOMALY_DEFAULTS.max_share, description: 'buckets holding more of the hosts than this share are not judged' },
       min_run: durationSchema({ default: BUCKET_ANOMALY_DEFAULTS.min_run, description: 'shortest anomalous run that can alert' }),
       min_baseline: durationSchema({ default: BUCKET_ANOMALY_DEFAULTS.min_baseline, description: 'least baseline history before alerting' }),
       sigma_floor: { type: 'number', exclusiveMinimum: 0, default: BUCKET_ANOMALY_DEFAULTS.sigma_floor, description: 'smallest sd in the severity, hosts' },

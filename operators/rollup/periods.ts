@@ -241,31 +241,38 @@ export class Periods {
       mean: new Float64Array(n), max: new Float64Array(n), count: new Int32Array(n),
       pid: new Int32Array(n), restarted: new Uint8Array(n), watermark,
     };
+    const count = this.count, values = this.values, lastPid = this.lastPid, pidLast = this.pidLast;
+    const scratch = this.scratch, bounds = this.bounds;
     for (let j = 0; j < n; j++) {
       const s = members[j]!;
       const cell = s * S + slot;
-      const c = this.count[cell]!;
-      const k = Math.min(c, K);
-      fence(this.values, cell * K, k, rule, this.scratch, this.bounds);
-      const lo = this.bounds[0]!, hi = this.bounds[1]!;
+      const c = count[cell]!;
+      const k = c < K ? c : K;
+      fence(values, cell * K, k, rule, scratch, bounds);
+      const lo = bounds[0]!, hi = bounds[1]!;
       let sum = this.extraSum[cell]!, kept = this.extraKept[cell]!;
       for (let i = cell * K, e = i + k; i < e; i++) {
-        const v = this.values[i]!;
+        const v = values[i]!;
         if (v >= lo && v <= hi) {
           sum += v;
           kept++;
         }
       }
+      if (kept === 0) {
+        // Only a threshold far below the published 3.5 can fence out even the median.
+        for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
+        kept = k;
+      }
       batch.mean[j] = sum / kept;
       batch.max[j] = this.max[cell]!;
       batch.count[j] = c;
-      batch.pid[j] = this.pidLast[cell]!;
-      const first = this.pidFirst[cell]!, before = this.lastPid[s]!;
+      batch.pid[j] = pidLast[cell]!;
+      const first = this.pidFirst[cell]!, before = lastPid[s]!;
       batch.restarted[j] = this.pidMulti[cell] === 1 || (first >= 0 && before >= 0 && first !== before) ? 1 : 0;
       if (final) {
         this.outliers += c - kept;
-        if (this.pidLast[cell]! >= 0) this.lastPid[s] = this.pidLast[cell]!;
-        this.count[cell] = 0;
+        if (pidLast[cell]! >= 0) lastPid[s] = pidLast[cell]!;
+        count[cell] = 0;
       }
     }
     return batch;

@@ -29,16 +29,42 @@ export function fence(values: Float64Array, from: number, n: number, rule: Outli
     out[1] = Infinity;
     return;
   }
-  const sorted = values.subarray(from, from + n).sort();
-  const median = middle(sorted, n);
-  for (let i = 0; i < n; i++) scratch[i] = Math.abs(sorted[i]! - median);
-  const mad = middle(scratch.subarray(0, n).sort(), n);
-  const spread = rule.threshold * Math.max(1.4826 * mad, rule.minSpread * Math.abs(median));
+  sortRange(values, from, n);
+  const median = middle(values, from, n);
+  const floor = rule.threshold * rule.minSpread * Math.abs(median);
+  // The spread is never below the floor: when every value is within it (a process at
+  // rest, the common case), nothing can be an outlier and the MAD need not be computed.
+  let spread = floor;
+  if (median - values[from]! > floor || values[from + n - 1]! - median > floor) {
+    for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[from + i]! - median);
+    sortRange(scratch, 0, n);
+    spread = Math.max(rule.threshold * 1.4826 * middle(scratch, 0, n), floor);
+  }
   out[0] = median - spread;
   out[1] = median + spread;
 }
 
-function middle(sorted: Float64Array, n: number): number {
-  const h = n >> 1;
+function middle(sorted: Float64Array, from: number, n: number): number {
+  const h = from + (n >> 1);
   return n & 1 ? sorted[h]! : (sorted[h - 1]! + sorted[h]!) / 2;
+}
+
+/**
+ * Sorts a[from, from + n) in place. The ranges are a period's values (12 at 5-minute
+ * sampling): insertion sort on them costs less than creating a subarray view to sort.
+ */
+function sortRange(a: Float64Array, from: number, n: number): void {
+  if (n > 32) {
+    a.subarray(from, from + n).sort();
+    return;
+  }
+  for (let i = from + 1, end = from + n; i < end; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    while (j >= from && a[j]! > v) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = v;
+  }
 }

@@ -104,11 +104,31 @@ describe('bucket-anomaly', () => {
     const d = new BucketAnomaly(FAST, catalog.components);
     const out: Alert[] = [];
     for (let p = 0; p < 120; p++) out.push(...d.observe(period(catalog, p, { svc: [300, 300, 300, 300] })));
-    // Five hosts jump to 2.5 GB: every bucket from 200 to 2000 MB becomes anomalous.
+    // Five hosts jump to 2.5 GB: every bucket from 500 to 2000 MB becomes anomalous; the
+    // 200 MB bucket held every host in the baseline, so it tracks the bulk and is not judged.
     for (let p = 120; p < 130; p++) out.push(...d.observe(period(catalog, p, { svc: [300, 300, 300, 300, 2500, 2500, 2500, 2500, 2500] })));
     expect(out.filter((a) => a.state === 'open').map((a) => a.bucket_mb)).toEqual([2000]);
     const verdicts = d.verdicts(catalog.components.lookup('svc')!, P(129))!;
-    expect(verdicts.map((v) => BUCKETS[v.bucket])).toEqual([200, 500, 1000, 2000]);
+    expect(verdicts.map((v) => BUCKETS[v.bucket])).toEqual([500, 1000, 2000]);
+  });
+
+  it('leaves single hosts to level 2 and does not judge buckets that hold the bulk of the hosts', () => {
+    const judge = (before: number[], after: number[], options: Partial<BucketAnomalyOptions> = {}) => {
+      const catalog = new SeriesCatalog();
+      const d = new BucketAnomaly({ ...FAST, ...options }, catalog.components);
+      const out: Alert[] = [];
+      for (let p = 0; p < 120; p++) out.push(...d.observe(period(catalog, p, { svc: before })));
+      for (let p = 120; p < 180; p++) out.push(...d.observe(period(catalog, p, { svc: after })));
+      return out.filter((a) => a.state === 'open').map((a) => a.bucket_mb);
+    };
+    const base = Array.from({ length: 20 }, (_, i) => (i < 8 ? 550 : 300));
+    // One host far above the rest for 60 periods: under min_hosts (2); two hosts alert.
+    expect(judge(base, [...base.slice(1), 2500])).toEqual([]);
+    expect(judge(base, [...base.slice(2), 2500, 2500])).toEqual([2000]);
+    // 8 of 20 hosts sit at >= 500 MB: that bucket tracks the bulk, and 12 more hosts there is
+    // a shift of the whole component (a rollout), not a leak of a few.
+    expect(judge(base, base.map(() => 550))).toEqual([]);
+    expect(judge(base, base.map(() => 550), { max_share: 1 })).toEqual([500]);
   });
 
   it('waits for min_baseline of history before judging', () => {
