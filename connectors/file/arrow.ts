@@ -7,7 +7,8 @@ import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
 import { SourceError } from '../../engine/errors.js';
 import { makeSampleBatch } from '../../engine/telemetry/arrowData.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
-import { conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
+import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
+import { checkFile, guardStream } from './arrowGuard.js';
 import { fileBytes, isGzip } from './input.js';
 import type { ReaderOptions } from './text.js';
 
@@ -41,7 +42,7 @@ async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ hea
  * a time from disk; a gzipped file has no random access, so it is first inflated to a
  * temporary file (disk, not memory, grows with it). Streams are read as they come.
  */
-async function openArrow(path: string): Promise<{ reader: RecordBatchReader; close: () => Promise<void> }> {
+async function openArrow(path: string): Promise<{ reader: RecordBatchReader; failure: () => unknown; close: () => Promise<void> }> {
   const { head, all } = await peek(fileBytes(path), 8);
   const isFile = head.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC);
   let handle: FileHandle | null = null;
@@ -53,9 +54,12 @@ async function openArrow(path: string): Promise<{ reader: RecordBatchReader; clo
   };
   try {
     if (!isFile) {
-      const reader = await (await RecordBatchReader.from(all)).open();
-      if (head.length > 0 && !reader.schema) throw new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
-      return { reader, close };
+      const guarded = guardStream(all, path);
+      const reader = await (await RecordBatchReader.from(guarded.bytes)).open().catch((err: unknown) => {
+        throw guarded.failure() ?? err;
+      });
+      if (head.length > 0 && !reader.schema) throw guarded.failure() ?? new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
+      return { reader, failure: guarded.failure, close };
     }
     let filePath = path;
     if (isGzip(path)) {
@@ -66,7 +70,8 @@ async function openArrow(path: string): Promise<{ reader: RecordBatchReader; clo
       await all.return(undefined);
     }
     handle = await open(filePath, 'r');
-    return { reader: await (await RecordBatchReader.from(handle)).open(), close };
+    await checkFile(handle, path);
+    return { reader: await (await RecordBatchReader.from(handle)).open(), failure: () => null, close };
   } catch (err) {
     await close();
     if (err instanceof SourceError) throw err;
@@ -84,7 +89,7 @@ async function openArrow(path: string): Promise<{ reader: RecordBatchReader; clo
  */
 export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
   const { source, batchSize, deadLetter, signal } = opts;
-  const { reader, close } = await openArrow(path);
+  const { reader, failure, close } = await openArrow(path);
   let nextRecord = 1;
   try {
     const batches = reader[Symbol.asyncIterator]() as AsyncIterator<RecordBatch>;
@@ -94,10 +99,16 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
       try {
         next = await batches.next();
       } catch (err) {
+        const damaged = failure();
+        if (damaged !== null) throw damaged;
         if (err instanceof SourceError) throw err;
         throw new SourceError(`"${path}": Arrow IPC data cannot be decoded after record ${nextRecord - 1}: ${(err as Error).message}`, { cause: err });
       }
-      if (next.done) break;
+      if (next.done) {
+        const damaged = failure();
+        if (damaged !== null) throw damaged;
+        break;
+      }
       const batch = next.value;
       const first = nextRecord;
       nextRecord += batch.numRows;
@@ -111,6 +122,8 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
         });
         continue;
       }
+      const broken = bufferProblem(batch);
+      if (broken !== null) throw new SourceError(`"${path}": Arrow IPC data cannot be decoded at record ${first}: ${broken}`);
       const conformed = conformBatch(batch, first, source, deadLetter);
       const cols = conformed.columns;
       if (cols === null) continue;

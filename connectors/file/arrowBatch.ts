@@ -352,6 +352,31 @@ export function schemaProblem(batch: RecordBatch): { field: SampleField; detail:
   return null;
 }
 
+/**
+ * Why a batch's buffers cannot hold the rows it claims, or null. Damaged bytes can
+ * pass the metadata checks with lengths that disagree; reading on would mean
+ * reading past the data.
+ */
+export function bufferProblem(batch: RecordBatch): string | null {
+  for (const field of SAMPLE_FIELDS) {
+    const data = columnData(batch, field);
+    if (data === null) continue;
+    const n = data.length;
+    if (n !== batch.numRows) return `column "${field}" has ${n} rows in a batch of ${batch.numRows}`;
+    const bitmap = data.nullCount > 0 ? data.nullBitmap : null;
+    if (data.nullCount > 0 && (!bitmap || bitmap.length * 8 < data.offset + n)) return `column "${field}" lacks validity bits for its rows`;
+    const values = data.values as ArrayLike<unknown> | undefined;
+    if (DataType.isUtf8(data.type) || DataType.isLargeUtf8(data.type)) {
+      const offsets = data.valueOffsets as ArrayLike<number | bigint> | undefined;
+      if (!offsets || offsets.length < n + 1 || Number(offsets[n]!) > (values?.length ?? 0)) return `column "${field}" has string offsets beyond its data`;
+    } else if (!values || values.length < n) {
+      return `column "${field}" holds ${values?.length ?? 0} values for ${n} rows`;
+    }
+    if (DataType.isDictionary(data.type) && !data.dictionary) return `column "${field}" has no dictionary`;
+  }
+  return null;
+}
+
 /** A zero-row view of a column, to ask its type questions without converting it. */
 function sample(data: Data): Data {
   return data.length === 0 ? data : data.slice(0, 0);

@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import {
-  Dictionary, Float64, Int32, Int64, Int8, LargeUtf8, RecordBatch, Table, TimestampMillisecond, TimestampSecond, Uint64, Utf8,
-  tableToIPC, vectorFromArray, makeTable, type Vector,
+  Dictionary, Float64, Int32, Int64, Int8, LargeUtf8, Table, TimestampMillisecond, TimestampSecond, Uint64, Utf8,
+  tableToIPC, vectorFromArray,
 } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readArrow } from '../../../connectors/file/arrow.js';
 import { conformBatch } from '../../../connectors/file/arrowBatch.js';
+import { checkMessage } from '../../../connectors/file/arrowGuard.js';
 import { writeFixture, type FixtureTruth } from '../../../bench/fixtures.js';
 import { SourceError } from '../../../engine/errors.js';
 import { makeSampleBatch } from '../../../engine/telemetry/arrowData.js';
@@ -132,7 +133,7 @@ describe('Arrow reader, canonical input', () => {
 
 describe('Arrow reader, other schemas', () => {
   it('converts integer, timestamp and plain-string columns', async () => {
-    const table = makeTable({
+    const table = new Table({
       ts: vectorFromArray([1000, 2000, 3000], new TimestampMillisecond()),
       host: vectorFromArray(['a', 'b', 'a'], new Utf8()),
       component: vectorFromArray(['vmm', 'vmm', 'net'], dict8()),
@@ -141,7 +142,7 @@ describe('Arrow reader, other schemas', () => {
       pid: vectorFromArray([1n, null, 3n], new Int64()),
       host_mem: vectorFromArray([64, null, 128], new Int32()),
       note: vectorFromArray(['x', 'y', 'z'], new Utf8()),
-    } as Record<string, Vector>);
+    });
     const file = writeIpc('convert.arrows', table, 'stream');
     const { opts, deadLetter } = readerOptions(file);
     const rows = rowsOf(await drain(readArrow(file, opts)));
@@ -159,7 +160,7 @@ describe('Arrow reader, other schemas', () => {
     ['Int32', vectorFromArray([1000, 2000], new Int32()), [1000, 2000]],
     ['Float64', vectorFromArray([1000, 2000], new Float64()), [1000, 2000]],
   ])('reads ts given as %s', async (_, ts, expected) => {
-    const table = makeTable({ ts, host: vectorFromArray(['a', 'b'], new Utf8()), component: vectorFromArray(['c', 'c'], new Utf8()), rss: vectorFromArray([1, 2], new Float64()) } as Record<string, Vector>);
+    const table = new Table({ ts, host: vectorFromArray(['a', 'b'], new Utf8()), component: vectorFromArray(['c', 'c'], new Utf8()), rss: vectorFromArray([1, 2], new Float64()) });
     const file = writeIpc(`ts-${_}.arrows`, table, 'stream');
     const rows = rowsOf(await drain(readArrow(file, readerOptions(file).opts)));
     expect(rows.map((r) => r.ts)).toEqual(expected);
@@ -167,13 +168,13 @@ describe('Arrow reader, other schemas', () => {
 
   it('refuses nulls and empty strings in required columns, and over-long strings', async () => {
     const long = 'x'.repeat(1025);
-    const table = makeTable({
+    const table = new Table({
       ts: vectorFromArray([1, null, 3, 4, 5], new Float64()),
       host: vectorFromArray(['a', 'b', null, '', 'e'], new Utf8()),
       component: vectorFromArray(['c', 'c', 'c', 'c', long], dict8()),
       rss: vectorFromArray([1, 2, 3, 4, 5], new Float64()),
       region: vectorFromArray([long, 'eu', 'eu', 'eu', 'eu'], new Utf8()),
-    } as Record<string, Vector>);
+    });
     const file = writeIpc('nulls.arrows', table, 'stream');
     const { opts, deadLetter } = readerOptions(file);
     const rows = rowsOf(await drain(readArrow(file, opts)));
@@ -184,7 +185,7 @@ describe('Arrow reader, other schemas', () => {
   });
 
   it('refuses every batch of a schema without a required column once, counting each row', async () => {
-    const part = (n: number) => makeTable({ ts: vectorFromArray(Array.from({ length: n }, (_, i) => i), new Float64()), host: vectorFromArray(Array(n).fill('h'), new Utf8()), rss: vectorFromArray(Array(n).fill(1), new Float64()) } as Record<string, Vector>).batches[0]!;
+    const part = (n: number) => new Table({ ts: vectorFromArray(Array.from({ length: n }, (_, i) => i), new Float64()), host: vectorFromArray(Array(n).fill('h'), new Utf8()), rss: vectorFromArray(Array(n).fill(1), new Float64()) }).batches[0]!;
     const file = writeIpc('nocomp.arrows', new Table([part(4), part(6)]), 'stream');
     const { opts, deadLetter, metrics } = readerOptions(file);
     expect(await drain(readArrow(file, opts))).toEqual([]);
@@ -194,7 +195,7 @@ describe('Arrow reader, other schemas', () => {
   });
 
   it('refuses a column whose type cannot hold its field', async () => {
-    const table = makeTable({ ts: vectorFromArray([1], new Float64()), host: vectorFromArray([7], new Int32()), component: vectorFromArray(['c'], new Utf8()), rss: vectorFromArray([1], new Float64()) } as Record<string, Vector>);
+    const table = new Table({ ts: vectorFromArray([1], new Float64()), host: vectorFromArray([7], new Int32()), component: vectorFromArray(['c'], new Utf8()), rss: vectorFromArray([1], new Float64()) });
     const file = writeIpc('hostint.arrows', table, 'stream');
     const { opts, deadLetter } = readerOptions(file);
     await drain(readArrow(file, opts));
@@ -242,5 +243,95 @@ describe('Arrow reader, unreadable input', () => {
     const err = await drain(readArrow(path('nope.arrows'), readerOptions('x').opts)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceError);
     expect((err as Error).message).toMatch(/does not exist/);
+  });
+});
+
+/** Offsets of every message's metadata in an IPC stream: [start, length]. */
+function messages(bytes: Buffer, from = 0): [number, number][] {
+  const out: [number, number][] = [];
+  for (let at = from; at + 8 <= bytes.length;) {
+    const length = bytes.readInt32LE(at + 4);
+    if (length === 0) break;
+    out.push([at + 8, length]);
+    at += 8 + length + checkMessage(bytes.subarray(at + 8, at + 8 + length));
+  }
+  return out;
+}
+
+/** Sets the field-node count of a record batch's metadata (found by its value, the column count, before a node of `rows` rows). */
+function breakNodeCount(bytes: Buffer, [start, length]: [number, number], columns: number, rows: number): void {
+  for (let at = start; at + 12 <= start + length; at += 4) {
+    if (bytes.readInt32LE(at) === columns && Number(bytes.readBigInt64LE(at + 4)) === rows) {
+      bytes.writeInt32LE(0x7fffffff, at);
+      return;
+    }
+  }
+  throw new Error('node vector not found');
+}
+
+describe('Arrow reader, damaged metadata', () => {
+  it('stops with a SourceError at a message whose lengths cannot be, after the batches before it', async () => {
+    const whole = canonical(40);
+    const bytes = Buffer.from(tableToIPC(new Table([0, 10, 20, 30].map((s) => whole.slice(s, s + 10))), 'stream'));
+    const batches = messages(bytes);
+    breakNodeCount(bytes, batches.at(-1)!, 10, 10);
+    const file = path('damaged.arrows');
+    writeFileSync(file, bytes);
+    const seen: number[] = [];
+    const error = await (async () => {
+      for await (const b of readArrow(file, readerOptions(file).opts)) seen.push(b.data.numRows);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([10, 10, 10]);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as Error).message).toMatch(/damaged\.arrows": corrupt Arrow IPC metadata at byte \d+: vector at \d+ has length|outside the/);
+  });
+
+  it('refuses a file whose footer or blocks are damaged before reading any batch', async () => {
+    const whole = canonical(20);
+    const bytes = Buffer.from(tableToIPC(new Table([whole.slice(0, 10), whole.slice(10)]), 'file'));
+    const blocks = messages(bytes, 8).filter(([, length]) => length > 0);
+    breakNodeCount(bytes, blocks.at(-1)!, 10, 10);
+    const file = path('damaged.arrow');
+    writeFileSync(file, bytes);
+    const err = await drain(readArrow(file, readerOptions(file).opts)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as Error).message).toMatch(/damaged\.arrow": corrupt Arrow IPC metadata/);
+  });
+
+  it('answers every overwritten word of a message with a verdict, never a hang', () => {
+    const bytes = Buffer.from(tableToIPC(new Table([canonical(10)]), 'stream'));
+    for (const [start, length] of messages(bytes)) {
+      for (let at = start; at < start + length; at += 4) {
+        const damaged = Buffer.from(bytes.subarray(start, start + length));
+        damaged.writeInt32LE(0x7fffffff, at - start);
+        try {
+          expect(checkMessage(damaged)).toBeGreaterThanOrEqual(0);
+        } catch (err) {
+          expect((err as Error).message).toMatch(/outside|length|rows|bytes|vtable|body|kind/);
+        }
+      }
+    }
+  });
+});
+
+describe('Arrow file reader, damaged block kinds', () => {
+  it('ends every read of a file with one damaged byte in a batch header, with rows or a SourceError', async () => {
+    const whole = canonical(20);
+    const original = Buffer.from(tableToIPC(new Table([whole]), 'file'));
+    const [start] = messages(original, 8).at(-1)!;
+    const outcomes = new Set<string>();
+    for (let at = start; at < start + 64; at++) {
+      const bytes = Buffer.from(original);
+      bytes[at] = 199;
+      const file = path(`kind-${at}.arrow`);
+      writeFileSync(file, bytes);
+      const result = await drain(readArrow(file, readerOptions(file).opts)).then(
+        (batches) => `rows ${batches.reduce((n, b) => n + b.data.numRows, 0)}`,
+        (err: unknown) => (err instanceof SourceError ? 'SourceError' : `other: ${(err as Error).message}`),
+      );
+      outcomes.add(result.startsWith('rows') ? 'rows' : result);
+    }
+    expect([...outcomes].filter((o) => o !== 'rows' && o !== 'SourceError')).toEqual([]);
+    expect(outcomes.has('SourceError')).toBe(true);
   });
 });
