@@ -124,13 +124,20 @@ function numberColumn(field: NumericField, data: Data, numbers: Numbers, require
   const bitmap = nullBitmapOf(data);
   const offset = data.offset;
   const values = numbers.values;
-  for (let i = 0; i < n; i++) {
-    if (!validAt(bitmap, offset, i)) {
-      if (required) note(problems, i, valueProblem(field, null));
-      continue;
+  if (bitmap === null) {
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (!numberOk(rule, v)) note(problems, i, valueProblem(field, v));
     }
-    const v = values[i]!;
-    if (!numberOk(rule, v)) note(problems, i, valueProblem(field, v));
+  } else if (data.nullCount < n || required) {
+    for (let i = 0; i < n; i++) {
+      if (!validAt(bitmap, offset, i)) {
+        if (required) note(problems, i, valueProblem(field, null));
+        continue;
+      }
+      const v = values[i]!;
+      if (!numberOk(rule, v)) note(problems, i, valueProblem(field, v));
+    }
   }
   const valid = required || bitmap === null ? null : sliceBitmap(bitmap, offset, n);
   if (field === 'pid') {
@@ -152,13 +159,29 @@ interface StringColumn {
   readonly own: boolean;
 }
 
-const entriesCache = new WeakMap<object, (string | null)[]>();
+/** A dictionary's strings (null where an entry is null) and, per entry, 1 when it is a valid value. */
+interface Entries {
+  readonly strings: readonly (string | null)[];
+  readonly ok: Uint8Array;
+}
 
-function dictionaryEntries(dictionary: Vector): (string | null)[] {
+function entriesOf(strings: (string | null)[]): Entries {
+  const ok = new Uint8Array(strings.length);
+  for (let j = 0; j < strings.length; j++) {
+    const s = strings[j];
+    ok[j] = s !== null && s !== undefined && stringOk(s) ? 1 : 0;
+  }
+  return { strings, ok };
+}
+
+const entriesCache = new WeakMap<object, Entries>();
+
+function dictionaryEntries(dictionary: Vector): Entries {
   let entries = entriesCache.get(dictionary);
   if (entries === undefined) {
-    entries = new Array(dictionary.length);
-    for (let j = 0; j < entries.length; j++) entries[j] = (dictionary.get(j) as string | null) ?? null;
+    const strings: (string | null)[] = new Array(dictionary.length);
+    for (let j = 0; j < strings.length; j++) strings[j] = (dictionary.get(j) as string | null) ?? null;
+    entries = entriesOf(strings);
     entriesCache.set(dictionary, entries);
   }
   return entries;
@@ -183,23 +206,26 @@ function toInt32(values: ArrayLike<number>): Int32Array {
  * (created on demand).
  */
 function judgeStrings(
-  field: StringField, n: number, indices: Int32Array, entries: readonly (string | null)[],
-  bitmap: Uint8Array | null, offset: number, required: boolean, problems: Problems,
+  field: StringField, n: number, indices: Int32Array, entries: Entries,
+  bitmap: Uint8Array | null, offset: number, nullCount: number, required: boolean, problems: Problems,
 ): Uint8Array | null {
+  if (!required && nullCount === n) return null;
   let valid: Uint8Array | null = null;
-  const size = entries.length;
+  const { strings, ok } = entries;
+  const size = strings.length;
   for (let i = 0; i < n; i++) {
+    const k = indices[i]!;
+    // One byte per dictionary entry answers for every row that points at it.
+    if (k >= 0 && k < size && ok[k] === 1 && (bitmap === null || validAt(bitmap, offset, i))) continue;
     if (!validAt(bitmap, offset, i)) {
       if (required) note(problems, i, valueProblem(field, null));
       continue;
     }
-    const k = indices[i]!;
     if (k < 0 || k >= size) {
       note(problems, i, { reason: 'invalid_arrow', field, detail: `"${field}" points at dictionary entry ${k} of ${size}` });
       continue;
     }
-    const s = entries[k];
-    if (s !== null && s !== undefined && stringOk(s)) continue;
+    const s = strings[k];
     if (s === null || s === undefined || s === '') {
       if (required) note(problems, i, valueProblem(field, s ?? null));
       else {
@@ -220,11 +246,11 @@ function dictionaryColumn(field: StringField, data: Data<Dictionary>, required: 
   const raw = data.values as ArrayLike<number>;
   const indices = toInt32(raw);
   const bitmap = nullBitmapOf(data);
-  const cleared = judgeStrings(field, n, indices, entries, bitmap, data.offset, required, problems);
+  const cleared = judgeStrings(field, n, indices, entries, bitmap, data.offset, data.nullCount, required, problems);
   const ownDictionary = DataType.isUtf8(data.type.dictionary) && dictionary.data.length === 1;
-  const dictData = ownDictionary ? (dictionary.data[0] as Data<Utf8>) : utf8Data(entries.map((s) => s ?? ''));
+  const dictData = ownDictionary ? (dictionary.data[0] as Data<Utf8>) : utf8Data(entries.strings.map((s) => s ?? ''));
   const valid = cleared ?? (required || bitmap === null ? null : sliceBitmap(bitmap, data.offset, n));
-  return { indices, dictionary: dictData, entries, valid, own: indices === raw && ownDictionary && cleared === null };
+  return { indices, dictionary: dictData, entries: entries.strings, valid, own: indices === raw && ownDictionary && cleared === null };
 }
 
 const decoder = new TextDecoder();
@@ -248,7 +274,7 @@ function plainStringColumn(field: StringField, data: Data<Utf8>, required: boole
     }
     indices[i] = id;
   }
-  const cleared = judgeStrings(field, n, indices, entries, bitmap, data.offset, required, problems);
+  const cleared = judgeStrings(field, n, indices, entriesOf(entries), bitmap, data.offset, data.nullCount, required, problems);
   const valid = cleared ?? (required || bitmap === null ? null : sliceBitmap(bitmap, data.offset, n));
   return { indices, dictionary: utf8Data(entries), entries, valid, own: false };
 }
