@@ -1,0 +1,196 @@
+import { grown } from './grow.js';
+import type { PeerIndex } from './peerGrowth.js';
+import { stitchedGrowth } from './peerGrowth.js';
+import type { PeriodRing } from './periodRing.js';
+import { ABS_TO_SIGMA, type IntervalState } from './suspiciousInterval.js';
+
+/**
+ * When a live suspicious interval is worth reporting. The method reports any T0 != T1;
+ * across 100k healthy processes that would page all day, so growth must also be large,
+ * clear of the series' own noise, still going on, and the process's own.
+ *
+ * Growth is measured day against day, hour by hour (PeriodRing.pairedChange): the same
+ * hour on two days, so that a daily cycle cancels however large, and trimmed, so that a
+ * spike on either day does not count. It is measured from the first day after the
+ * series' anchor (the last restart, step or shared event), or from `growthPoints` ago if
+ * that is later: a step days old is no longer growth.
+ *
+ * With `ahead` periods between that first day's start and the last day's:
+ * - growth = (ahead / cycle) x trimmed mean of the last `ahead` hour-pairs a cycle apart
+ *   while ahead < cycle (the two days overlap), else the trimmed mean of the last
+ *   cycle's pairs `lag` = whole cycles apart: steady growth gives rate x span either way;
+ * - it must reach `minGrowth` of the first day's level, `minGrowthBytes`, and `growthZ`
+ *   sigmas of the day-to-day noise of the series (`dayNoise`: second differences of its
+ *   daily levels, which a steady leak does not raise but spikes, weekends and wander do;
+ *   before a week of them, the relative day noise typical of its component);
+ * - recent growth, over the later half of the span, must be `recentShare` of what steady
+ *   growth would have added then: a warm-up (fast, then flat) and a step that is over
+ *   fail it;
+ * - the median host-mate, and the median process of its model group, must not have grown
+ *   by `peerShare` of its own growth over the same days (see peerGrowth.ts).
+ */
+export interface ReportParams {
+  /** Length of a period, ms. */
+  readonly period: number;
+  /** Periods in a daily cycle. */
+  readonly cycle: number;
+  /** Most periods growth is measured over. */
+  readonly growthPoints: number;
+  /** Fewest periods since the anchor before a report. */
+  readonly minSpan: number;
+  readonly minGrowth: number;
+  readonly minGrowthBytes: number;
+  readonly growthZ: number;
+  readonly recentShare: number;
+  /** 0 turns the peer check off. */
+  readonly peerShare: number;
+  /** Warm-up after a restart, ms: where a restarted peer's changes are left out. */
+  readonly warmup: number;
+}
+
+export const Verdict = { notYet: 0, report: 1, shared: 2 } as const;
+export type VerdictCode = (typeof Verdict)[keyof typeof Verdict];
+
+/** Share of values dropped at each end of a day's hour-pairs (4 of 24). */
+export const TRIM = 1 / 6;
+/** Day-noise samples (one every quarter cycle) before a series' own day noise is trusted. */
+const DAY_NOISE_MIN = 8;
+/** Day-noise samples weighed: a week at four a day. */
+const DAY_NOISE_HORIZON = 28;
+/** Samples weighed in a component's typical relative day noise. */
+const PEER_HORIZON = 2000;
+/**
+ * Median peer log growth from which growth shared with peers is an event that restarts
+ * the interval; below it, shared growth only holds the report back. 2%: a host's load
+ * change or a cluster's buffering moves its peers by more, a few peers' drift by less.
+ */
+const PEER_EVENT = 0.02;
+/** Most peers compared (the latest to join): bounds the work per reported process. */
+const MAX_PEERS = 256;
+
+export class GrowthJudge {
+  /** Per series: sigma of the second difference of its daily levels, and the samples behind it. */
+  dayNoise = new Float64Array(0);
+  dayNoiseN = new Int32Array(0);
+  /** Per component model: typical day noise relative to the level, and the samples behind it. */
+  peerNoise = new Float64Array(0);
+  peerNoiseN = new Int32Array(0);
+  private readonly scratch: Float64Array;
+  private readonly peerGrowth = new Float64Array(MAX_PEERS);
+  private readonly shared = { own: NaN, peers: NaN };
+
+  constructor(
+    private readonly rp: ReportParams, private readonly ring: PeriodRing,
+    private readonly peers: PeerIndex, private readonly state: IntervalState,
+  ) {
+    this.scratch = new Float64Array(Math.max(ring.slots, rp.cycle));
+  }
+
+  ensure(series: number, models: number): void {
+    this.dayNoise = grown(this.dayNoise, series);
+    this.dayNoiseN = grown(this.dayNoiseN, series);
+    this.peerNoise = grown(this.peerNoise, models);
+    this.peerNoiseN = grown(this.peerNoiseN, models);
+  }
+
+  /**
+   * Every quarter cycle (staggered across series), the second difference of the series'
+   * last three daily levels feeds its day noise and its component's, unless a restart or
+   * warm-up lies within those days.
+   */
+  trackDayNoise(id: number, p: number, model: number): void {
+    const d = this.rp.cycle, ring = this.ring, sc = this.scratch;
+    if ((p + id) % Math.max(1, d >> 2) !== 0) return;
+    const first = p - 3 * d + 1;
+    if (first * this.rp.period < this.state.warmUntil[id]!) return;
+    const m0 = ring.trimmedMean(id, p - d + 1, p, TRIM, sc);
+    const m1 = ring.trimmedMean(id, p - 2 * d + 1, p - d, TRIM, sc);
+    const m2 = ring.trimmedMean(id, first, p - 2 * d, TRIM, sc);
+    const dd = Math.abs(m0 - 2 * m1 + m2) * ABS_TO_SIGMA;
+    if (dd !== dd) return;
+    const seen = this.dayNoiseN[id]!;
+    this.dayNoise[id]! += (dd - this.dayNoise[id]!) / Math.min(seen + 1, DAY_NOISE_HORIZON);
+    this.dayNoiseN[id] = seen + 1;
+    if (m1 > 0) {
+      const k = this.peerNoiseN[model]!;
+      this.peerNoise[model]! += (dd / m1 - this.peerNoise[model]!) / Math.min(k + 1, PEER_HORIZON);
+      this.peerNoiseN[model] = k + 1;
+    }
+  }
+
+  /**
+   * The verdict on series `id` at period p, growth measured from period `from` on (its
+   * anchor); `model` is its component model, `sigmaStep` the sigma of one period's
+   * difference.
+   */
+  judge(id: number, p: number, from: number, model: number, sigmaStep: number): VerdictCode {
+    const rp = this.rp, ring = this.ring, d = rp.cycle, sc = this.scratch;
+    const a = Math.max(from, p - rp.growthPoints + 1);
+    const ahead = p - a + 1 - d;
+    if (p - from < rp.minSpan || ahead < Math.max(1, d >> 2)) return Verdict.notYet;
+    const head = ring.mean(id, a, a + d - 1);
+    const lag = ahead < d ? d : d * Math.floor(ahead / d);
+    const pairs = ahead < d ? ahead : d;
+    const scale = ahead < d ? ahead / d : 1;
+    // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
+    const quick = (ring.mean(id, p - pairs + 1, p) - ring.mean(id, p - pairs + 1 - lag, p - lag)) * scale;
+    if (!(quick >= 0.5 * rp.minGrowth * head)) return Verdict.notYet;
+    const growth = ring.pairedChange(id, p - pairs + 1, p, lag, TRIM, sc) * scale;
+    if (!(growth >= rp.minGrowth * head && growth >= rp.minGrowthBytes)) return Verdict.notYet;
+    // The noise of a difference of daily levels (sqrt 2 sigma of a level; second differences have sqrt 6),
+    // scaled down when fewer than a cycle of pairs differ; never below what white noise would give.
+    const own = this.dayNoiseN[id]! >= DAY_NOISE_MIN ? this.dayNoise[id]!
+      : this.peerNoiseN[model]! >= DAY_NOISE_MIN ? this.peerNoise[model]! * head : 0;
+    const sigma = Math.max(sigmaStep * Math.sqrt(2 / d), own / Math.sqrt(3)) * Math.sqrt(pairs / d);
+    if (growth < rp.growthZ * sigma) return Verdict.notYet;
+    const recentPairs = ahead < d ? Math.ceil(ahead / 2) : d;
+    const recentLag = ahead < d ? d : d * Math.max(1, Math.floor(lag / (2 * d)));
+    const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
+    const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
+    if (!(recent >= rp.recentShare * expected)) return Verdict.notYet;
+    if (!(rp.peerShare > 0)) return Verdict.report;
+    const shared = this.sharedGrowth(id, p, Math.min(d, Math.ceil(ahead / 2)));
+    if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
+    // Peers that grew for real make it an event (the interval starts after it); peers that only
+    // drifted a little hold the report back without throwing the interval away.
+    return shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+  }
+
+  /**
+   * Log growth of series `id` and of its peers (the larger of its host-mates' median and
+   * its model group's median) between two day-long windows `shift` periods apart, ending
+   * at p. Peers are measured without their restart and the first quarter of its warm-up:
+   * most of a warm-up is over within hours, and what remains only makes peers look more
+   * like growing, which errs towards silence.
+   */
+  private sharedGrowth(id: number, p: number, shift: number): { own: number; peers: number } {
+    const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring, warmup = this.rp.warmup;
+    const out = this.shared;
+    out.own = stitchedGrowth(ring, id, p, d, shift, 0, 0);
+    out.peers = NaN;
+    if (!(out.own > 0)) return out;
+    const growth = (q: number) => {
+      const from = Math.floor((s.warmUntil[q]! - warmup) / period);
+      return stitchedGrowth(ring, q, p, d, shift, from, from + Math.ceil(warmup / 4 / period));
+    };
+    const host = this.peers.medianGrowth(id, true, growth, this.peerGrowth);
+    const group = this.peers.medianGrowth(id, false, growth, this.peerGrowth);
+    out.peers = Math.max(host === host ? host : -Infinity, group === group ? group : -Infinity);
+    return out;
+  }
+
+  checkpoint(count: number, models: number): { dayNoise: Float64Array; dayNoiseN: Int32Array; peerNoise: Float64Array; peerNoiseN: Int32Array } {
+    return {
+      dayNoise: this.dayNoise.slice(0, count), dayNoiseN: this.dayNoiseN.slice(0, count),
+      peerNoise: this.peerNoise.slice(0, models), peerNoiseN: this.peerNoiseN.slice(0, models),
+    };
+  }
+
+  restore(state: ReturnType<GrowthJudge['checkpoint']>): void {
+    this.ensure(state.dayNoise.length, state.peerNoise.length);
+    this.dayNoise.set(state.dayNoise);
+    this.dayNoiseN.set(state.dayNoiseN);
+    this.peerNoise.set(state.peerNoise);
+    this.peerNoiseN.set(state.peerNoiseN);
+  }
+}
