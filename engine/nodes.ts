@@ -1,5 +1,11 @@
 import { alertLogSpec } from '../connectors/alerts/alert-log.js';
 import { discardSpec } from '../connectors/discard/discard.js';
+import { fileSourceSpec } from '../connectors/file/source.js';
+import { simulatorSpec } from '../connectors/simulator/source.js';
+import { processDetectSpec } from '../operators/detect/process-detect.js';
+import { bucketAnomalySpec } from '../operators/level1/bucket-anomaly.js';
+import { bucketizeSpec } from '../operators/level1/bucketize.js';
+import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
@@ -8,7 +14,13 @@ import type { NodeSpec } from './spec.js';
 
 /** Every node type a pipeline definition can name; the one place that assembles them. */
 export const NODE_SPECS: readonly NodeSpec[] = [
+  fileSourceSpec,
+  simulatorSpec,
   watermarkSpec,
+  rollupSpec,
+  bucketizeSpec,
+  bucketAnomalySpec,
+  processDetectSpec,
   alertLogSpec,
   discardSpec,
   natsSourceSpec,
