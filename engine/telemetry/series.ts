@@ -66,6 +66,8 @@ export class SeriesCatalog implements Checkpointable {
   private count = 0;
 
   private readonly remaps = new WeakMap<object, Int32Array>();
+  private lastBatch: RecordBatch<SampleColumns> | null = null;
+  private lastIds: Int32Array | null = null;
 
   get size(): number {
     return this.count;
@@ -129,6 +131,9 @@ export class SeriesCatalog implements Checkpointable {
    */
   rowsToSeries(batch: RecordBatch<SampleColumns>, out?: Int32Array): Int32Array {
     const n = batch.numRows;
+    // Operators in a chain (watermark, rollup) ask about the same batch in turn; the
+    // graph handles one batch at a time, so remembering the last answer is enough.
+    if (batch === this.lastBatch) return this.lastIds!;
     const ids = out && out.length >= n ? out : new Int32Array(n);
     const h = this.remap('host', batch);
     const c = this.remap('component', batch);
@@ -145,6 +150,8 @@ export class SeriesCatalog implements Checkpointable {
     this.recordAttr('region', batch, ids, this.seriesRegion);
     this.recordAttr('cluster', batch, ids, this.seriesCluster);
     this.recordAttr('version', batch, ids, this.seriesVersion);
+    this.lastBatch = batch;
+    this.lastIds = ids;
     return ids;
   }
 
