@@ -39,10 +39,15 @@ export const DEFAULT_PATTERN_PARAMS: PatternParams = { spikePoints: 3, spikeShar
  * taken out. A window shorter than two cycles is returned as it is: too short to tell a
  * profile from growth.
  */
-/** Index of the lowest point of the `smooth`-point trailing moving average of `values` (0 when smooth < 2). */
+/**
+ * Where growth began in `values`: the last point at which their `smooth`-point moving
+ * average was still within a tenth of its whole rise above its lowest (0 when smooth < 2
+ * or the window is too short to tell).
+ */
 export function growthStart(values: Float64Array, length: number, smooth: number): number {
   if (!(smooth >= 2) || length < 2 * smooth) return 0;
-  let best = Infinity, at = 0, sum = 0, n = 0;
+  const avg = new Float64Array(length - smooth + 1);
+  let sum = 0, n = 0, lo = Infinity, hi = -Infinity;
   for (let i = 0; i < length; i++) {
     const v = values[i]!;
     if (v === v) { sum += v; n++; }
@@ -50,11 +55,15 @@ export function growthStart(values: Float64Array, length: number, smooth: number
       const old = values[i - smooth]!;
       if (old === old) { sum -= old; n--; }
     }
-    if (i >= smooth - 1 && n > 0 && sum / n < best) {
-      best = sum / n;
-      at = i - smooth + 1;
-    }
+    if (i < smooth - 1) continue;
+    const a = n > 0 ? sum / n : NaN;
+    avg[i - smooth + 1] = a;
+    if (a < lo) lo = a;
+    if (a > hi) hi = a;
   }
+  if (!(hi > lo)) return 0;
+  let at = 0;
+  for (let k = 0; k < avg.length; k++) if (avg[k]! <= lo + 0.1 * (hi - lo)) at = k;
   return at;
 }
 
@@ -102,9 +111,9 @@ function median(a: Float64Array, n: number): number {
 /**
  * Classifies the growth in `values[0..length)` (period means, oldest first, NaN for
  * missing periods, best with their daily cycle taken out: see `withoutCycle`) as the
- * method's three patterns. The window is first cut to where growth began: the lowest
- * point of its `smooth`-point moving average, so that days before a leak do not pass
- * for a flat stretch of it.
+ * method's three patterns. The window is first cut to where growth began (see
+ * `growthStart`), so that days before a leak, and their noise, do not pass for flat
+ * stretches or steps of it.
  *
  * - spike: a rise within `spikePoints` points of at least `spikeShare` of the total rise
  *   (rise = mean of the last `spikePoints` points minus mean of the first; a jump is

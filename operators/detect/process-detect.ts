@@ -64,8 +64,8 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   cycle: '24h',
   growth_window: '3d',
   min_duration: '30h',
-  confirm: '4h',
-  min_growth: 0.02,
+  confirm: '5h',
+  min_growth: 0.018,
   min_growth_mb: 1,
   growth_z: 5,
   recent_share: 0.25,
@@ -229,7 +229,7 @@ export class ProcessDetector implements Checkpointable {
     const cycle = Math.max(1, Math.min(Math.round(ms.cycle / period), Math.floor(slots / 2)));
     this.period = period;
     this.cycle = cycle;
-    this.confirmPoints = Math.round(ms.confirm / period) + 1;
+    this.confirmPoints = Math.max(1, Math.round(ms.confirm / period));
     this.ip = {
       period,
       epsilon: o.epsilon ?? D.epsilon,
@@ -440,7 +440,8 @@ export class ProcessDetector implements Checkpointable {
     } else if (cause === Quiet.restart || cause === Quiet.shared) {
       this.quietCause[id] = cause;
     }
-    if (ts - this.quietSince[id]! < this.ms.resolve_after) return;
+    // Not while the report rule is holding again (waiting out `confirm`): that would resolve and reopen.
+    if (ts - this.quietSince[id]! < this.ms.resolve_after || this.streak[id]! > 0) return;
     const reason = resolutionReason(this.quietCause[id]!, ts + this.period - this.quietSince[id]!, this.s.lastU[id]!);
     const alert = this.book.clear(this.keyOf(id), at, reason);
     this.close(id);

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { PeerIndex } from '../../../operators/detect/peerGrowth.js';
+import { PeriodRing } from '../../../operators/detect/periodRing.js';
+import { GrowthJudge, Verdict, type ReportParams } from '../../../operators/detect/reportRule.js';
+import { IntervalState } from '../../../operators/detect/suspiciousInterval.js';
+import { gauss } from './fleet.js';
+
+const H = 3_600_000;
+const RP: ReportParams = {
+  period: H, cycle: 24, growthPoints: 72, minSpan: 30, minGrowth: 0.018, minGrowthBytes: 0,
+  growthZ: 5, recentShare: 0.25, peerShare: 0.25, warmup: 24 * H,
+};
+
+/** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */
+function setup(n: number, periods: number, value: (i: number, p: number) => number, rp = RP) {
+  const ring = new PeriodRing(168), peers = new PeerIndex(), state = new IntervalState();
+  ring.ensure(n);
+  state.ensure(n);
+  for (let i = 0; i < n; i++) {
+    peers.join(i, 0, 0);
+    state.warmUntil[i] = -Infinity;
+    for (let p = 0; p < periods; p++) ring.write(i, p, value(i, p));
+  }
+  const judge = new GrowthJudge(rp, ring, peers, state);
+  judge.ensure(n, 1);
+  return judge;
+}
+
+const cycle = (p: number) => 1000 * (1 + 0.08 * Math.sin((2 * Math.PI * p) / 24));
+
+describe('report rule', () => {
+  it('reports steady growth of 5%/day under a large daily cycle, measured from the anchor', () => {
+    const judge = setup(1, 120, (_, p) => cycle(p) + (p >= 60 ? (50 * (p - 60)) / 24 : 0));
+    expect(judge.judge(0, 119, 0, 0, 5)).toBe(Verdict.report);
+    // The same series before the growth was large enough.
+    expect(judge.judge(0, 66, 0, 0, 5)).toBe(Verdict.notYet);
+  });
+
+  it('never reports the daily cycle itself, nor a span shorter than min_duration', () => {
+    const judge = setup(1, 120, (_, p) => cycle(p));
+    for (let p = 40; p < 120; p++) expect(judge.judge(0, p, 0, 0, 5)).toBe(Verdict.notYet);
+    const growing = setup(1, 120, (_, p) => 1000 + 5 * p);
+    expect(growing.judge(0, 119, 119 - 29, 0, 1)).toBe(Verdict.notYet);
+    expect(growing.judge(0, 119, 119 - 30, 0, 1)).toBe(Verdict.report);
+  });
+
+  it('does not report what is left of a warm-up once the warm-up hours are skipped', () => {
+    // A cache filling from 75% short of its plateau with a time constant of 8 h; the operator
+    // measures from the first hour after the 24 h warm-up (the anchor).
+    const judge = setup(1, 120, (_, p) => cycle(p) * (1 - 0.75 * Math.exp(-p / 8)));
+    for (let p = 54; p < 120; p++) expect(judge.judge(0, p, 24, 0, 1)).toBe(Verdict.notYet);
+    // Seen from its very start it would pass for growth: the warm-up skip is what keeps it out.
+    expect([40, 48, 53].some((p) => judge.judge(0, p, 0, 0, 1) === Verdict.report)).toBe(true);
+  });
+
+  it('does not report a step that is a day or more old', () => {
+    const judge = setup(1, 120, (_, p) => 1000 + (p >= 50 ? 100 : 0));
+    expect(judge.judge(0, 119, 0, 0, 1)).toBe(Verdict.notYet);
+  });
+
+  it('holds back growth in the noise of a wandering series', () => {
+    // Day-to-day wander of 3% (a random walk of daily levels): 5% growth over three days is not enough.
+    const g = gauss(5);
+    const days = Array.from({ length: 8 }, () => 30 * g());
+    const judge = setup(1, 168, (_, p) => cycle(p) + days[Math.floor(p / 24)]! + (p >= 96 ? (17 * (p - 96)) / 24 : 0));
+    for (let p = 24 * 3; p < 168; p += 6) judge.trackDayNoise(0, p - ((p + 0) % 6), 0);
+    expect(judge.dayNoiseN[0]).toBeGreaterThanOrEqual(8);
+    expect(judge.judge(0, 167, 0, 0, 1)).toBe(Verdict.notYet);
+  });
+
+  it('calls growth that the host-mates share an event, and a little shared drift a reason to wait', () => {
+    // Four processes on one host; all grow 10% over six hours at period 80.
+    const shared = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + 0.1 * Math.min(1, Math.max(0, (p - 80) / 6))));
+    expect(shared.judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
+    // Only process 0 grows: its own.
+    const own = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.1 * Math.min(1, Math.max(0, (p - 80) / 6)) : 0)));
+    expect(own.judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
+    // The others drift up 1%, more than a quarter of its 3%: wait.
+    const drift = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))));
+    expect(drift.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))), { ...RP, peerShare: 0 })
+      .judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
+  });
+});
