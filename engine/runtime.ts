@@ -6,8 +6,11 @@ import { ConfigError, type ConfigIssue } from './errors.js';
 import { Flow } from './flow.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
+import { FrameClock, timed } from './nodeTiming.js';
+import type { RunStatus } from './runStatus.js';
 import type { NodeContext, NodeSpec, OperatorInstance, PortType, SinkInstance, SourceInstance } from './spec.js';
 import { isCheckpointable, type StateStore } from './state.js';
+import { floatColumn, type SampleBatch } from './telemetry/schema.js';
 import { SeriesCatalog } from './telemetry/series.js';
 
 /** The parts of a compiled graph the runtime needs (see engine/pipeline/compile.ts). */
@@ -33,6 +36,8 @@ export interface RunInputs {
   readonly checkpointEvery?: number;
   /** Called with every alert an operator emits, e.g. to print a report at the end. */
   readonly onAlert?: (alert: Alert) => void;
+  /** Kept up to date with the run's phase, sources, event time and pending work (readiness probes, metrics). */
+  readonly status?: RunStatus;
 }
 
 export interface RunResult {
@@ -58,12 +63,29 @@ const stateKey = (n: RunnableNode) => `node/${n.id}/${n.type}`;
  * checkpointed after the last, and periodically between batches while running (or
  * after any item whose source asks for it); sources hear of each checkpoint through
  * `committed()`, so they can acknowledge input only once its effect is durable.
+ *
+ * Each operator and sink is timed per item (`node_seconds{node,type}`, its own work
+ * only); checkpoint sizes are kept as `checkpoint_bytes{part}`.
  */
 export async function runPipeline(run: RunInputs): Promise<RunResult> {
   const started = performance.now();
   const flow = new Flow();
   const catalog = new SeriesCatalog();
   const signal = run.signal ?? new AbortController().signal;
+  const status = run.status;
+  try {
+    const result = await runGraph(run, flow, catalog, signal);
+    if (status) status.phase = 'stopped';
+    return { elapsedMs: performance.now() - started, catalog: result };
+  } catch (err) {
+    if (status) status.phase = 'failed';
+    throw err;
+  }
+}
+
+async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, signal: AbortSignal): Promise<SeriesCatalog> {
+  const status = run.status;
+  status?.countPendingWith(() => flow.busy);
   const instances = new Map<string, SourceInstance<unknown> | OperatorInstance<unknown, unknown> | SinkInstance<unknown>>();
 
   const issues: ConfigIssue[] = [];
@@ -88,18 +110,24 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
     throw new ConfigError(issues);
   }
 
+  if (status) {
+    status.phase = 'restoring';
+    status.step = 'restoring state';
+  }
   await restore(run, catalog, instances);
   let lastCheckpoint = performance.now();
   const every = run.checkpointEvery ?? 60_000;
   const sourceInstances = run.nodes.filter((n) => n.kind === 'source').map((n) => instances.get(n.id) as SourceInstance<unknown>);
   const betweenBatches = async (source: SourceInstance<unknown>) => {
     await flow.idle();
-    if ((every > 0 && performance.now() - lastCheckpoint >= every) || source.checkpointDue?.() === true) {
+    if ((every > 0 && performance.now() - lastCheckpoint >= every) || source.checkpointDue?.() === true
+      || status?.takeCheckpointRequest() === true) {
       await checkpoint(run, catalog, instances);
       await committed(sourceInstances);
       lastCheckpoint = performance.now();
     }
   };
+  const clock = new FrameClock();
 
   const outputs = new Map<string, Observable<unknown>>();
   const sources: Connectable<unknown>[] = [];
@@ -110,23 +138,27 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
       const streams = node.inputs.map((id) => outputs.get(id)!);
       return streams.length === 1 ? streams[0]! : merge(...streams);
     };
+    const seconds = () => run.metrics.histogram('node_seconds', { node: node.id, type: node.type });
     if (node.kind === 'source') {
-      const src = connectable(pull(node, instance as SourceInstance<unknown>, run.metrics, signal, betweenBatches), {
+      const source = instance as SourceInstance<unknown>;
+      status?.watchSource(node.id, source.ready ? () => source.ready!() : undefined);
+      const src = connectable(pull(node, source, run.metrics, signal, betweenBatches, status), {
         connector: () => new Subject<unknown>(),
         resetOnDisconnect: false,
       });
       sources.push(src);
       outputs.set(node.id, src);
     } else if (node.kind === 'operator') {
-      let out = (instance as OperatorInstance<unknown, unknown>).apply(input()).pipe(
+      let out = (instance as OperatorInstance<unknown, unknown>).apply(timed(input(), clock, seconds())).pipe(
         catchError((err) => { throw err instanceof NodeFailure ? err : new NodeFailure(node.id, err); }),
       );
       if (node.output === 'alerts') out = out.pipe(tap((a) => countAlert(run, a as Alert)));
+      else if (status) out = out.pipe(tap((item) => noteWatermark(status, node.id, item)));
       outputs.set(node.id, out.pipe(share()));
     } else {
       const sink = instance as SinkInstance<unknown>;
       done.push(new Promise<void>((resolve, reject) => {
-        input().subscribe({
+        timed(input(), clock, seconds()).subscribe({
           // A throw inside a subscriber's next() would escape RxJS as an uncaught error.
           next: (item) => {
             try {
@@ -142,20 +174,51 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
     }
   }
 
+  const step = (what: string) => { if (status) status.step = what; };
+  const draining = () => {
+    if (status?.phase === 'running') status.phase = 'draining';
+    step('draining in-flight batches');
+  };
+  if (status) {
+    status.phase = 'running';
+    status.step = 'reading';
+    if (signal.aborted) draining();
+    else signal.addEventListener('abort', draining, { once: true });
+  }
   const subscriptions = sources.map((s) => s.connect());
   try {
     await Promise.all(done);
+    step('waiting for asynchronous work');
     await flow.idle();
+    step('closing sinks');
     for (const node of run.nodes) {
       if (node.kind === 'sink') await (instances.get(node.id) as SinkInstance<unknown>).close();
     }
+    step('checkpointing');
     await checkpoint(run, catalog, instances);
     await committed(sourceInstances);
   } finally {
+    signal.removeEventListener('abort', draining);
+    step('closing nodes');
     for (const s of subscriptions) s.unsubscribe();
     await closeAll(instances, run.nodes.filter((n) => n.kind !== 'sink').map((n) => n.id));
+    step('stopped');
   }
-  return { elapsedMs: performance.now() - started, catalog };
+  return catalog;
+}
+
+/** Items on samples, rollups and buckets edges say how far their stream is complete. */
+function noteWatermark(status: RunStatus, id: string, item: unknown): void {
+  const w = (item as { watermark?: unknown } | null)?.watermark;
+  if (typeof w === 'number' && w > -Infinity) status.watermarks.set(id, w);
+}
+
+/** Newest event time of a batch of samples: one pass over its ts column. */
+function newestTs(batch: SampleBatch): number {
+  const ts = floatColumn(batch.data, 'ts');
+  let max = -Infinity;
+  for (let i = 0; i < ts.length; i++) if (ts[i]! > max) max = ts[i]!;
+  return max;
 }
 
 function countAlert(run: RunInputs, alert: Alert): void {
@@ -166,13 +229,15 @@ function countAlert(run: RunInputs, alert: Alert): void {
 /** A source as an Observable that asks for its next item only after the graph is idle. */
 function pull(
   node: RunnableNode, source: SourceInstance<unknown>, metrics: Metrics, signal: AbortSignal,
-  betweenBatches: (source: SourceInstance<unknown>) => Promise<void>,
+  betweenBatches: (source: SourceInstance<unknown>) => Promise<void>, status: RunStatus | undefined,
 ): Observable<unknown> {
   const rows = metrics.counter('rows_out', { node: node.id });
   const items = metrics.counter('items_out', { node: node.id });
+  const samples = node.output === 'samples';
   return new Observable((sub) => {
     let stopped = false;
     (async () => {
+      status?.sourceReading(node.id, true);
       const iterator = source.read()[Symbol.asyncIterator]();
       try {
         while (!stopped && !signal.aborted) {
@@ -181,13 +246,19 @@ function pull(
           items.value++;
           const data = (next.value as { data?: { numRows?: number } }).data;
           if (data?.numRows !== undefined) rows.value += data.numRows;
+          if (status) {
+            if (samples && data?.numRows) status.observeEventTime(newestTs(next.value as SampleBatch));
+            noteWatermark(status, node.id, next.value);
+          }
           sub.next(next.value);
           await betweenBatches(source);
         }
         await iterator.return?.();
+        status?.sourceReading(node.id, false);
         sub.complete();
       } catch (err) {
         await iterator.return?.().catch(() => {});
+        status?.sourceReading(node.id, false);
         sub.error(err instanceof NodeFailure ? err : new NodeFailure(node.id, err));
       }
     })();
@@ -207,11 +278,19 @@ async function restore(run: RunInputs, catalog: SeriesCatalog, instances: Map<st
 }
 
 async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>): Promise<void> {
-  await run.store.saveCheckpoint(CATALOG_KEY, serialize(catalog.checkpoint()));
+  const started = performance.now();
+  const catalogState = serialize(catalog.checkpoint());
+  run.metrics.gauge('checkpoint_bytes', { part: CATALOG_KEY }).value = catalogState.byteLength;
+  await run.store.saveCheckpoint(CATALOG_KEY, catalogState);
   for (const node of run.nodes) {
     const instance = instances.get(node.id);
-    if (isCheckpointable(instance)) await run.store.saveCheckpoint(stateKey(node), serialize(instance.checkpoint()));
+    if (!isCheckpointable(instance)) continue;
+    const state = serialize(instance.checkpoint());
+    run.metrics.gauge('checkpoint_bytes', { part: node.id }).value = state.byteLength;
+    await run.store.saveCheckpoint(stateKey(node), state);
   }
+  run.metrics.inc('checkpoints');
+  run.metrics.histogram('checkpoint_seconds').observe((performance.now() - started) / 1000);
 }
 
 /** Tells sources that their input up to the checkpoint just taken is durable. */

@@ -91,6 +91,11 @@ export interface SourceInstance<T> {
    * `checkpoint()` was taken is now durable, so it may acknowledge that input.
    */
   committed?(): Promise<void>;
+  /**
+   * Whether the source can deliver input now (e.g. connected to its server), for the
+   * sidecar's readiness probe. A source without it is ready once it has been started.
+   */
+  ready?(): boolean;
 }
 
 /** An operator is an RxJS operator over its (merged) input; `close` releases what it holds. */

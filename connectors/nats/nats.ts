@@ -91,6 +91,8 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
   const subscriptions: Subscription[] = [];
   let consumerMessages: { close(): Promise<void | Error> } | null = null;
   let received = 0;
+  /** Subscribed (or consuming) and not disconnected since: what the readiness probe asks. */
+  let connected = false;
 
   // Gathering state: JSON rows in the builder, Arrow batches in `arrowParts`.
   const builder = new SampleBatchBuilder(source, batchSize);
@@ -136,7 +138,10 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     const conn = nc;
     void (async () => {
       for await (const s of conn.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect') ctx.log.warn(`NATS ${s.type}`, { server: String(s.data) });
+        if (s.type === 'disconnect' || s.type === 'reconnect') {
+          connected = s.type === 'reconnect';
+          ctx.log.warn(`NATS ${s.type}`, { server: String(s.data) });
+        }
       }
     })().catch(() => {});
     if (js && ledger) {
@@ -149,6 +154,7 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
           inbox.push({ subject: m.subject, data: m.data, arrow: isArrow(m), seq: m.seq, js: m });
         },
       });
+      connected = true;
       ctx.log.info('reading NATS JetStream', { servers: describeServers(options.servers), stream: js.stream, durable: js.durable, subject: subjects[0] });
       return;
     }
@@ -166,6 +172,7 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     }
     // The server knows the subscriptions once this returns: nothing published after it is missed.
     await conn.flush();
+    connected = true;
     ctx.log.info('reading NATS', { servers: describeServers(options.servers), subjects: subjects.join(','), queue: options.queue ?? null });
   }
 
@@ -220,6 +227,10 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
       }
     },
 
+    ready() {
+      return connected && nc !== null && !nc.isClosed();
+    },
+
     checkpointDue() {
       return ledger !== null && ledger.pending > 0;
     },
@@ -238,6 +249,7 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     },
 
     async close() {
+      connected = false;
       inbox.close();
       await consumerMessages?.close().catch(() => {});
       for (const s of subscriptions) s.unsubscribe();

@@ -21,14 +21,18 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
   },
   run: {
-    usage: 'resin run [--pipeline P] [--state PATH] [--dead-letter FILE]',
-    summary: 'Run a pipeline until its sources end or SIGINT/SIGTERM, which drain in-flight batches, flush and exit 0.',
+    usage: 'resin run [--pipeline P] [--state PATH] [--http ADDR|off] [--drain-timeout D] [--log-format text|json]',
+    summary: 'Run a pipeline as a long-lived sidecar until its sources end or SIGINT/SIGTERM, which drain in-flight batches, flush and exit 0. Serves /healthz, /readyz and /metrics.',
     options: [
       ['--pipeline P', 'pipeline definition (default: pipelines/resin.yaml, env RESIN_PIPELINE)'],
       ['--state PATH', 'DuckDB state file (default: data/resin.duckdb, env RESIN_STATE)'],
-      ['--dead-letter FILE', 'rejected records (default: data/rejected.ndjson)'],
+      ['--dead-letter FILE', 'rejected records (default: data/rejected.ndjson, env RESIN_DEAD_LETTER)'],
+      ['--http ADDR', 'address of /healthz, /readyz and /metrics: host:port, :port or off (default 127.0.0.1:9477, env RESIN_HTTP)'],
+      ['--drain-timeout D', 'longest a stop may take before exiting 1 with what was in flight (default 30s, env RESIN_DRAIN_TIMEOUT)'],
+      ['--checkpoint-every D', 'wall-clock time between checkpoints (default 60s, env RESIN_CHECKPOINT_EVERY)'],
       ['--log-format F', 'text or json (default text, env RESIN_LOG_FORMAT)'],
       ['--log-level L', 'debug, info, warn or error (default info, env RESIN_LOG_LEVEL)'],
+      ['', 'precedence: flag, then environment, then the pipeline file\'s run: section, then the default'],
     ],
   },
   demo: {

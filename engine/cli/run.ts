@@ -1,52 +1,117 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.js';
-import { createLogger, type LogLevel } from '../log.js';
+import { formatMs } from '../duration.js';
+import { ConfigError, formatIssue, SourceError, UsageError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { formatHttpAddress } from '../ops/address.js';
+import { resolveRunConfig, RUN_SETTINGS } from '../ops/config.js';
+import { startOpsServer, type OpsServer } from '../ops/server.js';
+import type { LogicalGraph } from '../pipeline/graph.js';
+import { RunStatus } from '../runStatus.js';
 import { pipelinePath } from './paths.js';
-import { runSession } from './session.js';
+import { compileFile, runSession } from './session.js';
 import { formatSummary, summarize } from './summary.js';
 
-const LEVELS = ['debug', 'info', 'warn', 'error'];
+export interface RunIo {
+  /** Ends the process when a stop overruns the drain timeout (tests replace it). */
+  exit?: (code: number) => void;
+}
 
-export async function runCommand(argv: string[]): Promise<number> {
+const FLAGS = Object.fromEntries(Object.values(RUN_SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+
+/**
+ * `resin run`: the long-running sidecar. Settings come from flags, then RESIN_*
+ * variables, then the pipeline's `run:` section, then defaults. The first SIGINT or
+ * SIGTERM stops the sources, lets in-flight batches drain, checkpoints and exits 0;
+ * if that takes longer than the drain timeout, the process logs what was still in
+ * flight and exits 1. A second signal exits 130 at once.
+ */
+export async function runCommand(argv: string[], io: RunIo = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: {
-      pipeline: { type: 'string' }, state: { type: 'string' }, 'dead-letter': { type: 'string' },
-      'log-format': { type: 'string' }, 'log-level': { type: 'string' },
-    },
+    options: { pipeline: { type: 'string' }, ...FLAGS },
   });
   if (positionals.length > 0) throw new UsageError(`run takes no positional arguments (got "${positionals[0]}"); use --pipeline`);
-  const format = values['log-format'] ?? process.env.RESIN_LOG_FORMAT ?? 'text';
-  const level = values['log-level'] ?? process.env.RESIN_LOG_LEVEL ?? 'info';
-  if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format must be text or json, got "${format}"`);
-  if (!LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}, got "${level}"`);
-  const log = createLogger({ format, level: level as LogLevel });
-  const state = resolve(values.state ?? process.env.RESIN_STATE ?? 'data/resin.duckdb');
-  const deadLetter = resolve(values['dead-letter'] ?? 'data/rejected.ndjson');
-  mkdirSync(dirname(state), { recursive: true });
-  mkdirSync(dirname(deadLetter), { recursive: true });
+  const exit = io.exit ?? ((code: number) => process.exit(code));
+  const pipeline = pipelinePath(values.pipeline);
+  const flags = values as Record<string, string | undefined>;
 
-  // The first signal drains and flushes; a second one means the operator wants out now.
+  // Settings known before the file is read, so that a broken file is logged in the format asked for.
+  const early = resolveRunConfig({ flags, env: process.env });
+  let log = createLogger({ format: early.logFormat, level: early.logLevel });
+  let graph: LogicalGraph;
+  try {
+    graph = await compileFile(pipeline);
+  } catch (err) {
+    if (early.logFormat !== 'json' || !(err instanceof ConfigError)) throw err;
+    log.error('invalid pipeline definition', { pipeline, issues: err.issues.map(formatIssue) });
+    return 2;
+  }
+  const config = resolveRunConfig({ flags, env: process.env, file: graph.run });
+  log = createLogger({ format: config.logFormat, level: config.logLevel });
+  mkdirSync(dirname(config.state), { recursive: true });
+  mkdirSync(dirname(config.deadLetter), { recursive: true });
+
+  const metrics = new Metrics();
+  const status = new RunStatus();
   const stop = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
+  let server: OpsServer | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(130);
-    log.info('stopping: draining in-flight batches', { signal: sig });
+    if (stop.signal.aborted) {
+      log.warn('second signal: exiting without draining', { signal: sig });
+      exit(130);
+      return;
+    }
+    log.info('stopping: draining in-flight batches', { signal: sig, drain_timeout: formatMs(config.drainTimeoutMs) });
     stop.abort();
+    drainTimer = setTimeout(() => {
+      log.error('drain timed out: exiting with work still in flight', { drain_timeout: formatMs(config.drainTimeoutMs), in_flight: status.inFlight() });
+      void server?.close();
+      exit(1);
+    }, config.drainTimeoutMs);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const pipeline = pipelinePath(values.pipeline);
-  log.info('starting', { pipeline, state });
   try {
-    const result = await runSession({ pipeline, state, deadLetter, log, signal: stop.signal });
-    const summary = summarize(result.metrics, result.samplesRead, result.seriesSeen, result.elapsedMs, deadLetter, null);
-    if (format === 'json') log.info('stopped', { summary });
-    else process.stderr.write(formatSummary(`resin run ${pipeline}`, summary) + '\n');
+    if (config.http) {
+      server = await startOpsServer({ address: config.http, status, metrics, log });
+      log.info('serving /healthz, /readyz and /metrics', { url: server.url });
+    }
+    log.info('starting', {
+      pipeline, name: graph.name, state: config.state, dead_letter: config.deadLetter,
+      http: server ? formatHttpAddress(server.address) : 'off', drain_timeout: formatMs(config.drainTimeoutMs),
+    });
+    const result = await runSession({
+      pipeline, graph, metrics, status, state: config.state, deadLetter: config.deadLetter, log,
+      signal: stop.signal, checkpointEvery: config.checkpointEveryMs,
+    });
+    const summary = summarize(result.metrics, result.samplesRead, result.seriesSeen, result.elapsedMs, config.deadLetter, null);
+    const reason = stop.signal.aborted ? 'signal' : 'sources ended';
+    if (config.logFormat === 'json') log.info('stopped', { reason, summary });
+    else process.stderr.write(formatSummary(`resin run ${pipeline} (stopped: ${reason})`, summary) + '\n');
     return 0;
+  } catch (err) {
+    return failed(log, err);
   } finally {
+    clearTimeout(drainTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await server?.close();
   }
+}
+
+/** Exit code 2 for a definition that cannot run, 1 for anything that failed while running; logged either way. */
+function failed(log: Logger, err: unknown): number {
+  if (err instanceof ConfigError) {
+    log.error('invalid pipeline definition', { issues: err.issues.map(formatIssue) });
+    return 2;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  const fields: Record<string, unknown> = { error: e.message };
+  if (!(err instanceof SourceError) && e.stack) fields.stack = e.stack;
+  log.error('run failed', fields);
+  return 1;
 }

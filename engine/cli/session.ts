@@ -10,12 +10,19 @@ import { compile, type LogicalGraph } from '../pipeline/compile.js';
 import type { PipelineDefinition } from '../pipeline/definition.js';
 import { loadDefinition } from '../pipeline/load.js';
 import { runPipeline } from '../runtime.js';
+import type { RunStatus } from '../runStatus.js';
 import type { StateStore } from '../state.js';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
 import { startProgress } from './progress.js';
 
 export interface SessionOptions {
   pipeline: string;
+  /** The pipeline already compiled (from `pipeline`); it is compiled here when absent. */
+  graph?: LogicalGraph;
+  /** Counters to fill (e.g. the ones a metrics endpoint serves); fresh ones when absent. */
+  metrics?: Metrics;
+  /** Kept up to date with the run's phase, sources and state store, for readiness probes. */
+  status?: RunStatus;
   /** Changes to the definition before it is compiled (replay swaps the source, --out the sink). */
   edit?: (def: PipelineDefinition) => void;
   /** DuckDB state file; a temporary one, removed afterwards, when absent. */
@@ -45,26 +52,34 @@ export async function compileFile(path: string, edit?: (def: PipelineDefinition)
 
 /** One run of a pipeline file from start to finish, with its state store and dead letters. */
 export async function runSession(opts: SessionOptions): Promise<SessionResult> {
-  const graph = await compileFile(opts.pipeline, opts.edit);
-  const metrics = new Metrics();
+  const graph = opts.graph ?? await compileFile(opts.pipeline, opts.edit);
+  const metrics = opts.metrics ?? new Metrics();
+  const status = opts.status;
   const deadLetter = new FileDeadLetter(metrics, opts.deadLetter);
   const tempDir = opts.state ? null : mkdtempSync(join(tmpdir(), 'resin-'));
   let store: StateStore | null = null;
   const sources = graph.nodes.filter((n) => n.kind === 'source').map((n) => n.id);
   const stopProgress = opts.progress ? startProgress(metrics, sources) : () => {};
   try {
+    if (status) status.step = 'opening the state store';
     const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'));
     store = opened;
+    if (status) status.storeOpen = true;
     const result = await runPipeline({
       nodes: graph.nodes, specs: defaultRegistry(), metrics, deadLetter, log: opts.log, store: opened,
-      signal: opts.signal, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery,
+      signal: opts.signal, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery, status,
     });
     const samplesRead = sources.reduce((s, id) => s + metrics.total('rows_out', { node: id }), 0);
     return { graph, metrics, elapsedMs: result.elapsedMs, samplesRead, seriesSeen: result.catalog.size };
   } finally {
     stopProgress();
+    if (status) {
+      status.storeOpen = false;
+      status.step = 'closing the dead-letter file and the state store';
+    }
     await deadLetter.close();
     await store?.close();
+    if (status) status.step = 'closed';
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
 }

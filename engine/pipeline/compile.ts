@@ -4,11 +4,14 @@ import type { NodeSpec } from '../spec.js';
 import type { LogicalEdge, LogicalGraph, LogicalNode } from './graph.js';
 import { checkOptions, isPlainMap } from './options.js';
 import type { Registry } from './registry.js';
+import { RUN_SETTINGS_SCHEMA, type RunSettings } from './runSettings.js';
 import { didYouMean } from './suggest.js';
 
 export type { LogicalEdge, LogicalGraph, LogicalNode } from './graph.js';
 
-const TOP_KEYS = ['name', 'description', 'nodes'];
+const TOP_KEYS = ['name', 'description', 'nodes', 'run'];
+// The `run:` section is checked like a node's options, by the same validator.
+const RUN_SPEC = { type: 'run', kind: 'source', options: RUN_SETTINGS_SCHEMA } as NodeSpec;
 const NODE_KEYS = ['type', 'inputs', 'options'];
 // Ids end up in metric labels, log fields, dead-letter records and diagrams; keep them plain.
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
@@ -46,6 +49,12 @@ export function compile(def: unknown, registry: Registry, file?: string): Logica
   else if (typeof name !== 'string' || name.trim() === '') issues.push({ field: 'name', message: 'must be a non-empty string' });
   const description = def.description;
   if (description !== undefined && typeof description !== 'string') issues.push({ field: 'description', message: 'must be a string' });
+  let run: RunSettings | undefined;
+  if (def.run !== undefined) {
+    const checked = checkOptions(RUN_SPEC, def.run);
+    for (const issue of checked.issues) issues.push({ field: (issue.field ?? 'options').replace(/^options/, 'run'), message: issue.message });
+    run = checked.value as RunSettings;
+  }
 
   const nodes = def.nodes;
   if (nodes === undefined) issues.push({ field: 'nodes', message: 'is required (a map from node id to node)' });
@@ -77,7 +86,8 @@ export function compile(def: unknown, registry: Registry, file?: string): Logica
   }
   if (issues.length) throw fail();
 
-  return build(name as string, description as string | undefined, drafts, ids, out);
+  const graph = build(name as string, description as string | undefined, drafts, ids, out);
+  return run === undefined ? graph : { ...graph, run };
 }
 
 function draftNode(id: string, raw: unknown, registry: Registry, issues: ConfigIssue[]): Draft {

@@ -1,3 +1,5 @@
+import type { RunSettings } from './runSettings.js';
+
 /**
  * The shape of a pipeline definition as an author writes it, in YAML or in code.
  * `compile` accepts anything (`unknown`) and checks it against this shape; these types
@@ -17,6 +19,8 @@ export interface PipelineDefinition {
   description?: string;
   /** Node id -> node; ids are what `inputs`, metrics, logs and dead letters name. */
   nodes: Record<string, NodeDefinition>;
+  /** How `resin run` runs it; environment variables and flags override each field. */
+  run?: RunSettings;
 }
 
 /** Types a definition written in code; checking happens in `compile`, as for YAML. */

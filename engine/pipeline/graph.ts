@@ -1,4 +1,5 @@
 import type { NodeSpec, PortType } from '../spec.js';
+import type { RunSettings } from './runSettings.js';
 
 export type NodeKind = NodeSpec['kind'];
 
@@ -33,6 +34,8 @@ export interface LogicalGraph {
   readonly edges: LogicalEdge[];
   /** Same for the same nodes, types, inputs and options (defaults included), whatever the key order. */
   readonly hash: string;
+  /** The definition's `run:` section, checked: how `resin run` runs it (not part of the hash). */
+  readonly run?: RunSettings;
 }
 
 /**
