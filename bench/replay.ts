@@ -8,6 +8,7 @@ import { runSession } from '../engine/cli/session.js';
 import { silentLogger } from '../engine/log.js';
 import { writeFixture } from './fixtures.js';
 import { flag, measureRows, printRows, saveResults, type RowTask } from './lib.js';
+import { parseEveryLine } from './readers.js';
 
 /**
  * End-to-end replay throughput: a file through the CLI's own session code, pass-through
@@ -15,36 +16,25 @@ import { flag, measureRows, printRows, saveResults, type RowTask } from './lib.j
  *
  *   npm run bench:replay -- --rows 1000000
  */
-const rows = flag('rows', 1_000_000);
-const iterations = flag('iterations', 5);
-const dir = mkdtempSync(join(tmpdir(), 'resin-bench-'));
 const PASS = join(PACKAGE_ROOT, 'pipelines', 'passthrough.yaml');
 const FULL = join(PACKAGE_ROOT, 'pipelines', 'resin.yaml');
 
-async function replay(pipeline: string, file: string): Promise<number> {
-  const r = await runSession({
-    pipeline, edit: replayEdit(file, {}), deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger, checkpointEvery: 0,
-  });
-  if (r.samplesRead !== rows) throw new Error(`${file}: read ${r.samplesRead} samples, expected ${rows}`);
-  return r.samplesRead;
-}
-
-try {
+/** Writes an NDJSON and an Arrow fixture of `rows` samples into `dir`; the replay tasks over them. */
+export async function replayTasks(dir: string, rows: number): Promise<RowTask[]> {
+  const replay = async (pipeline: string, file: string): Promise<number> => {
+    const r = await runSession({
+      pipeline, edit: replayEdit(file, {}), deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger, checkpointEvery: 0,
+    });
+    if (r.samplesRead !== rows) throw new Error(`${file}: read ${r.samplesRead} samples, expected ${rows}`);
+    return r.samplesRead;
+  };
   const ndjson = join(dir, 'fleet.ndjson');
   const arrow = join(dir, 'fleet.arrows');
   // 2,000 hosts x 4 components at 5-minute intervals: a day of a mid-sized fleet per 2.3M rows.
   await writeFixture({ rows, format: 'ndjson', out: ndjson, hosts: 2000, truthFile: false });
   await writeFixture({ rows, format: 'arrow', out: arrow, hosts: 2000, truthFile: false });
-
-  const tasks: RowTask[] = [
-    {
-      name: 'ndjson: JSON.parse per line (ceiling)', rows,
-      fn: () => {
-        let sum = 0;
-        for (const line of readFileSync(ndjson, 'utf8').split('\n')) if (line) sum += (JSON.parse(line) as { rss: number }).rss;
-        return sum;
-      },
-    },
+  return [
+    { name: 'ndjson: JSON.parse per line (ceiling)', rows, fn: () => parseEveryLine(ndjson) },
     { name: 'ndjson: replay, pass-through', rows, fn: () => replay(PASS, ndjson), ceiling: 'ndjson: JSON.parse per line (ceiling)' },
     { name: 'ndjson: replay, default pipeline', rows, fn: () => replay(FULL, ndjson), ceiling: 'ndjson: replay, pass-through' },
     {
@@ -61,9 +51,19 @@ try {
     { name: 'arrow: replay, pass-through', rows, fn: () => replay(PASS, arrow), ceiling: 'arrow: typed-array sum of rss (ceiling)' },
     { name: 'arrow: replay, default pipeline', rows, fn: () => replay(FULL, arrow), ceiling: 'arrow: replay, pass-through' },
   ];
-  const results = await measureRows('replay', tasks, { iterations });
-  printRows(`Replay of ${rows.toLocaleString('en-US')} samples (median of ${iterations} runs; one core)`, results);
-  console.log(`\nresults: ${saveResults('replay', results)}`);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
+
+async function main(): Promise<void> {
+  const rows = flag('rows', 1_000_000);
+  const iterations = flag('iterations', 5);
+  const dir = mkdtempSync(join(tmpdir(), 'resin-bench-'));
+  try {
+    const results = await measureRows('replay', await replayTasks(dir, rows), { iterations });
+    printRows(`Replay of ${rows.toLocaleString('en-US')} samples (median of ${iterations} runs; one core)`, results);
+    console.log(`\nresults: ${saveResults('replay', results)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith('replay.js')) await main();

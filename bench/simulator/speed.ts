@@ -10,24 +10,10 @@
  * - 20,000 hosts (~100k processes) for `--large-days` days (default 1; 60 is the full
  *   span, ~1.7G samples), reporting throughput and the peak RSS of the process.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { allocRows } from '../../connectors/simulator/generator.js';
 import { FleetSimulator } from '../../connectors/simulator/simulator.js';
-
-/**
- * CPU time of the main thread, ms (Linux): on a shared machine wall time measures the
- * neighbours too; this is the one core the generator runs on. GC helper threads excluded.
- */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
+import { mainThreadCpuMs } from '../cpu.js';
 
 interface Run {
   rows: number;

@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { RecordBatchReader } from 'apache-arrow';
+import { readArrow } from '../connectors/file/arrow.js';
+import { readCsv } from '../connectors/file/csv.js';
+import { fileBytes } from '../connectors/file/input.js';
+import { readNdjson } from '../connectors/file/ndjson.js';
+import type { ReaderOptions } from '../connectors/file/text.js';
+import { MemoryDeadLetter } from '../engine/deadLetter.js';
+import { Metrics } from '../engine/metrics.js';
+import type { SampleBatch } from '../engine/telemetry/schema.js';
+import { writeFixture } from './fixtures.js';
+import type { RowTask } from './lib.js';
+
+/**
+ * The file readers beside the plainest loop over the same bytes that still touches
+ * every record: JSON.parse per NDJSON line, a split per CSV line, Arrow's own
+ * decoder summing one column. Each ceiling reads the same 1 MiB chunks the reader gets.
+ */
+
+/** JSON.parse of every line; the count of records whose rss parses. */
+export async function parseEveryLine(path: string): Promise<number> {
+  let n = 0;
+  let carry = '';
+  for await (const chunk of fileBytes(path)) {
+    const text = carry + chunk.toString('latin1');
+    let at = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', at)) {
+      if ((JSON.parse(text.slice(at, nl)) as { rss: number }).rss >= 0) n++;
+      at = nl + 1;
+    }
+    carry = text.slice(at);
+  }
+  return n;
+}
+
+/** A split of every line on commas and Number() of one cell; the header line is not counted. */
+export async function splitEveryLine(path: string): Promise<number> {
+  let n = -1;
+  let carry = '';
+  for await (const chunk of fileBytes(path)) {
+    const text = carry + chunk.toString('latin1');
+    let at = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', at)) {
+      if (Number(text.slice(at, nl).split(',')[5]) >= 0 || n < 0) n++;
+      at = nl + 1;
+    }
+    carry = text.slice(at);
+  }
+  return n;
+}
+
+/** Arrow's streaming reader summing the rss column: decoding without conversion or checks. */
+export async function arrowDecodeOnly(path: string): Promise<number> {
+  let n = 0;
+  let sum = 0;
+  const reader = await RecordBatchReader.from((async function* () { yield* fileBytes(path); })());
+  for await (const batch of reader) {
+    const rss = batch.getChild('rss')!.data[0]!.values as Float64Array;
+    for (let i = 0; i < rss.length; i++) sum += rss[i]!;
+    n += batch.numRows;
+  }
+  return sum > 0 ? n : 0;
+}
+
+async function count(batches: AsyncIterable<SampleBatch>): Promise<number> {
+  let n = 0;
+  for await (const b of batches) n += b.data.numRows;
+  return n;
+}
+
+function options(source: string): ReaderOptions {
+  return { source, batchSize: 65_536, deadLetter: new MemoryDeadLetter(new Metrics()) };
+}
+
+/** Writes one fixture per format into `dir` and returns reader tasks beside their ceilings. */
+export async function readerTasks(dir: string, rows: number): Promise<RowTask[]> {
+  const ndjson = join(dir, 'readers.ndjson');
+  const csv = join(dir, 'readers.csv');
+  const arrow = join(dir, 'readers.arrows');
+  const common = { rows, hosts: 2000, truthFile: false };
+  await writeFixture({ ...common, format: 'ndjson', out: ndjson });
+  await writeFixture({ ...common, format: 'csv', out: csv });
+  await writeFixture({ ...common, format: 'arrow', out: arrow });
+  const exactly = (what: string) => (n: number) => {
+    if (n !== rows) throw new Error(`${what}: ${n} samples, expected ${rows}`);
+    return n;
+  };
+  return [
+    { name: 'ndjson: JSON.parse per line (ceiling)', rows, fn: async () => exactly('ndjson ceiling')(await parseEveryLine(ndjson)) },
+    { name: 'ndjson: file reader', rows, fn: async () => exactly('ndjson reader')(await count(readNdjson(fileBytes(ndjson), options(ndjson)))), ceiling: 'ndjson: JSON.parse per line (ceiling)' },
+    { name: 'csv: split per line (ceiling)', rows, fn: async () => exactly('csv ceiling')(await splitEveryLine(csv)) },
+    { name: 'csv: file reader', rows, fn: async () => exactly('csv reader')(await count(readCsv(fileBytes(csv), options(csv)))), ceiling: 'csv: split per line (ceiling)' },
+    { name: 'arrow: decode only (ceiling)', rows, fn: async () => exactly('arrow ceiling')(await arrowDecodeOnly(arrow)) },
+    { name: 'arrow: file reader', rows, fn: async () => exactly('arrow reader')(await count(readArrow(arrow, options(arrow)))), ceiling: 'arrow: decode only (ceiling)' },
+  ];
+}
