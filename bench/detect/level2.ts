@@ -246,7 +246,10 @@ const BANDS = [[0.015, 0.03], [0.03, 0.06], [0.06, 0.12], [0.12, 0.31]] as const
 
 export interface Score {
   healthy: number;
+  /** Series alerted without a leak: healthy ones and leaking ones before their leak began. */
   falseSeries: number;
+  /** Healthy series alerted, and their share of the healthy. */
+  falseHealthy: number;
   falseRate: number;
   leaks: number;
   detected: number;
@@ -269,7 +272,7 @@ function pct(sorted: number[], q: number): number {
  * after its start; latency is measured from the start.
  */
 export function score(fleet: HourlyFleet, firstOpen: Float64Array, firstAfter: Float64Array, limit = fleet.series): Score {
-  let healthy = 0, falseSeries = 0, leaks = 0, detected = 0;
+  let healthy = 0, falseSeries = 0, falseHealthy = 0, leaks = 0, detected = 0;
   const lat: number[] = [];
   const byPattern: Score['byPattern'] = {};
   const byRate: Score['byRate'] = {};
@@ -279,7 +282,7 @@ export function score(fleet: HourlyFleet, firstOpen: Float64Array, firstAfter: F
     const start = fleet.leakStart[id]!;
     if (start !== start) {
       healthy++;
-      if (firstOpen[id] === firstOpen[id]) falseSeries++;
+      if (firstOpen[id] === firstOpen[id]) { falseSeries++; falseHealthy++; }
       continue;
     }
     if (firstOpen[id]! < start) falseSeries++;
@@ -311,7 +314,7 @@ export function score(fleet: HourlyFleet, firstOpen: Float64Array, firstAfter: F
     byRate[k]!.p90 = pct(v, 0.9);
   }
   return {
-    healthy, falseSeries, falseRate: healthy ? falseSeries / healthy : 0, leaks, detected,
+    healthy, falseSeries, falseHealthy, falseRate: healthy ? falseHealthy / healthy : 0, leaks, detected,
     precision: detected + falseSeries ? detected / (detected + falseSeries) : 1, recall: leaks ? detected / leaks : 1,
     latencyP50: pct(lat, 0.5), latencyP90: pct(lat, 0.9), byPattern, byRate,
   };
@@ -330,7 +333,7 @@ function causes(fleet: HourlyFleet, id: number, at: number): string {
 
 function fmt(s: Score): string {
   const lines = [
-    `healthy ${s.healthy}, false alarms ${s.falseSeries} (${(100 * s.falseRate).toFixed(3)}%); leaks ${s.leaks}, detected ${s.detected}`
+    `healthy ${s.healthy}, false alarms ${s.falseHealthy} (${(100 * s.falseRate).toFixed(3)}%) + ${s.falseSeries - s.falseHealthy} before a leak began; leaks ${s.leaks}, detected ${s.detected}`
       + ` (recall ${(100 * s.recall).toFixed(1)}%), precision ${(100 * s.precision).toFixed(1)}%, latency p50 ${s.latencyP50.toFixed(0)} h p90 ${s.latencyP90.toFixed(0)} h`,
   ];
   for (const [k, v] of Object.entries(s.byPattern)) lines.push(`  ${k.padEnd(7)} ${v.detected}/${v.leaks} p50 ${v.p50.toFixed(0)} h`);

@@ -62,7 +62,7 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   model_window: '30d',
   pattern_window: '7d',
   cycle: '24h',
-  growth_window: '3d',
+  growth_window: '7d',
   min_duration: '30h',
   confirm: '5h',
   min_growth: 0.018,

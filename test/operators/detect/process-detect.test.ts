@@ -167,7 +167,7 @@ describe('process-detect', () => {
     const seconds = make(1000);
     // One second stands for one hour: every duration option divided by 3600.
     const b = await detect(seconds.input, {
-      model_window: '720s', pattern_window: '168s', cycle: '24s', growth_window: '72s', min_duration: '30s', confirm: '5s',
+      model_window: '720s', pattern_window: '168s', cycle: '24s', growth_window: '168s', min_duration: '30s', confirm: '5s',
       warmup: '24s', event_window: '6s', resolve_after: '12s', update_every: '6s',
     }, seconds.ctx);
     // Updates follow severity too, whose dT term counts months of event time: compare what opens and closes.
@@ -233,7 +233,7 @@ describe('process-detect', () => {
     const { ctx } = testContext('level2');
     const build = (o: Partial<ProcessDetectOptions>) => () => processDetectSpec.create(resolveOptions(processDetectSpec, o), ctx);
     expect(build({ growth_window: '20h' })).toThrow(/growth_window.*at least a cycle and a quarter \(30h\)/);
-    expect(build({ pattern_window: '2d' })).toThrow(/pattern_window.*at least growth_window \(3d\)/);
+    expect(build({ pattern_window: '5d' })).toThrow(/pattern_window.*at least growth_window \(7d\)/);
     expect(build({ cycle: '0h' })).toThrow(ConfigError);
     expect(() => resolveOptions(processDetectSpec, { smoothing: '24h' })).toThrow(/smoothing/);
     expect(() => resolveOptions(processDetectSpec, { warmup: 'soon' })).toThrow(/warmup/);
