@@ -1,5 +1,6 @@
 import { allocRows } from '../../connectors/simulator/generator.js';
 import type { FleetSimulator } from '../../connectors/simulator/simulator.js';
+import type { Baseline } from './baselines.js';
 
 const HOUR = 3_600_000;
 
@@ -56,29 +57,49 @@ export function hourlyMeans(sim: FleetSimulator, chunk = 65_536): HourlyMeans {
   return { series: S, hours, startMs, mean: sum, units };
 }
 
-/** A baseline detector: the event time of a series' first flag, or null. */
-export type BaselineFn = (ts: Float64Array, rss: Float64Array) => number | null;
+/** Series s's hours with data, as points (hour start, mean) in `ts`, `rss`; returns how many. */
+export function seriesPoints(m: HourlyMeans, s: number, ts: Float64Array, rss: Float64Array): number {
+  let n = 0;
+  const base = s * m.hours;
+  for (let h = 0; h < m.hours; h++) {
+    const v = m.mean[base + h]!;
+    if (v !== v) continue;
+    ts[n] = m.startMs + h * HOUR;
+    rss[n] = v;
+    n++;
+  }
+  return n;
+}
+
+export interface BaselineFlags {
+  /** Each series' first flag, NaN when none. */
+  first: Float64Array;
+  /** For a leaking series first flagged before its leak began: the first flag after that, else NaN. */
+  afterLeak: Float64Array;
+}
 
 /**
- * Runs a baseline on every series' hourly points (missing hours skipped) and returns
- * each series' first flag, NaN when none. An hour's mean is known once the hour is
- * over, so a flag on hour h is raised at h + 1 h.
+ * Runs a baseline on every series' hourly points (missing hours skipped). An hour's
+ * mean is known once the hour is over, so a flag on hour h is raised at h + 1 h; the
+ * first hour that can flag a leak is the one the leak started in. `leakStart` holds
+ * each series' leak start (NaN: none).
  */
-export function firstFlags(m: HourlyMeans, fn: BaselineFn): Float64Array {
-  const out = new Float64Array(m.series).fill(NaN);
+export function baselineFlags(m: HourlyMeans, b: Baseline, leakStart: Float64Array): BaselineFlags {
+  const first = new Float64Array(m.series).fill(NaN);
+  const afterLeak = new Float64Array(m.series).fill(NaN);
   const ts = new Float64Array(m.hours), rss = new Float64Array(m.hours);
   for (let s = 0; s < m.series; s++) {
-    let n = 0;
-    const base = s * m.hours;
-    for (let h = 0; h < m.hours; h++) {
-      const v = m.mean[base + h]!;
-      if (v !== v) continue;
-      ts[n] = m.startMs + h * HOUR;
-      rss[n] = v;
-      n++;
-    }
-    const at = fn(ts.subarray(0, n), rss.subarray(0, n));
-    if (at !== null) out[s] = at + HOUR;
+    const n = seriesPoints(m, s, ts, rss);
+    const t = ts.subarray(0, n), r = rss.subarray(0, n);
+    const at = b.first(t, r);
+    if (at === null) continue;
+    first[s] = at + HOUR;
+    const start = leakStart[s]!;
+    if (!(first[s]! < start)) continue;
+    let k = 0;
+    while (k < n && t[k]! + HOUR < start) k++;
+    const again = k < n ? b.firstFrom(t, r, k) : null;
+    if (again !== null) afterLeak[s] = again + HOUR;
   }
-  return out;
+  return { first, afterLeak };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FleetSimulator } from '../../connectors/simulator/simulator.js';
 import { dictColumn, floatColumn } from '../../engine/telemetry/schema.js';
-import { firstFlags, hourlyMeans } from '../../bench/accuracy/hourly.js';
+import type { Baseline } from '../../bench/accuracy/baselines.js';
+import { baselineFlags, hourlyMeans } from '../../bench/accuracy/hourly.js';
 import {
   distinctAlerts, falsePositiveCauses, percentile, scoreComponents, scoreProcesses,
   type AlertLike, type BehaviourLike, type LeakTruth,
@@ -195,10 +196,23 @@ describe('hourlyMeans', () => {
     }
     expect(seen).toBe(sums.size);
 
-    // A baseline flagging each series' third point is raised one hour after that point.
+    // A rule flagging each series' third point (and, asked again, the point asked for) is
+    // raised an hour after it; only a series whose leak began after that flag is asked again.
     m.mean[1] = NaN; // series 0 loses hour 1: its third point is hour 3
-    const flags = firstFlags(m, (ts) => (ts.length > 2 ? ts[2]! : null));
-    expect(flags[0]).toBe(m.startMs + 4 * H);
-    expect(flags[1]).toBe(m.startMs + 3 * H);
+    const asked: number[] = [];
+    const third: Baseline = {
+      name: 'third',
+      first: (ts) => (ts.length > 2 ? ts[2]! : null),
+      firstFrom: (ts, _rss, k) => { asked.push(k); return ts[k]!; },
+    };
+    const leakStart = new Float64Array(m.series).fill(NaN);
+    leakStart[0] = m.startMs + 9.5 * H; // in hour 9, which is point 8 of series 0
+    leakStart[1] = m.startMs + 2 * H; // before its flag at 3 h: the flag is not early
+    const flags = baselineFlags(m, third, leakStart);
+    expect(flags.first[0]).toBe(m.startMs + 4 * H);
+    expect(flags.first[1]).toBe(m.startMs + 3 * H);
+    expect(asked).toEqual([8]);
+    expect(flags.afterLeak[0]).toBe(m.startMs + 10 * H);
+    expect(flags.afterLeak[1]).toBeNaN();
   });
 });
