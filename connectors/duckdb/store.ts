@@ -61,6 +61,18 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+export interface DuckDbStoreOptions {
+  /**
+   * Most memory DuckDB may hold, in its own syntax ("512MB", "2GB"). Its buffer pool
+   * otherwise keeps the table blocks it has touched, up to 80% of the machine's RAM, so
+   * a long-running engine's memory would grow with its state file.
+   */
+  readonly memoryLimit?: string;
+}
+
+/** What DuckDB accepts as a memory limit: a number and a unit. */
+export const MEMORY_LIMIT_PATTERN = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
 /**
  * The state of a run in a DuckDB file: rollups and bucket counts that SQL can query
  * (views `rollups_v`, `buckets_v`, `series_v` show them with names), plus operator
@@ -94,11 +106,14 @@ export class DuckDbStore implements StateStore {
   ) {}
 
   /** Opens (or creates) a state file, creating missing tables and reading the dimensions back. */
-  static async open(path: string): Promise<DuckDbStore> {
+  static async open(path: string, options: DuckDbStoreOptions = {}): Promise<DuckDbStore> {
+    if (options.memoryLimit !== undefined && !MEMORY_LIMIT_PATTERN.test(options.memoryLimit)) {
+      throw new RangeError(`state store memory limit must be a size such as 512MB or 2GB, got "${options.memoryLimit}"`);
+    }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path);
+      instance = await DuckDBInstance.create(path, options.memoryLimit === undefined ? undefined : { memory_limit: options.memoryLimit });
     } catch (err) {
       throw new Error(`cannot open state file ${path}: ${(err as Error).message}`, { cause: err });
     }

@@ -81,11 +81,11 @@ export async function runCommand(argv: string[], io: RunIo = {}): Promise<number
       log.info('serving /healthz, /readyz and /metrics', { url: server.url });
     }
     log.info('starting', {
-      pipeline, name: graph.name, state: config.state, dead_letter: config.deadLetter,
+      pipeline, name: graph.name, state: config.state, state_memory: config.stateMemory, dead_letter: config.deadLetter,
       http: server ? formatHttpAddress(server.address) : 'off', drain_timeout: formatMs(config.drainTimeoutMs),
     });
     const result = await runSession({
-      pipeline, graph, metrics, status, state: config.state, deadLetter: config.deadLetter, log,
+      pipeline, graph, metrics, status, state: config.state, stateMemory: config.stateMemory, deadLetter: config.deadLetter, log,
       signal: stop.signal, checkpointEvery: config.checkpointEveryMs,
     });
     const summary = summarize(result.metrics, result.samplesRead, result.seriesSeen, result.elapsedMs, config.deadLetter, null);
@@ -94,7 +94,7 @@ export async function runCommand(argv: string[], io: RunIo = {}): Promise<number
     else process.stderr.write(formatSummary(`resin run ${pipeline} (stopped: ${reason})`, summary) + '\n');
     return 0;
   } catch (err) {
-    return failed(log, err);
+    return failed(log, err, config.stateMemory);
   } finally {
     clearTimeout(drainTimer);
     process.off('SIGINT', onSignal);
@@ -104,14 +104,18 @@ export async function runCommand(argv: string[], io: RunIo = {}): Promise<number
 }
 
 /** Exit code 2 for a definition that cannot run, 1 for anything that failed while running; logged either way. */
-function failed(log: Logger, err: unknown): number {
+function failed(log: Logger, err: unknown, stateMemory: string): number {
   if (err instanceof ConfigError) {
     log.error('invalid pipeline definition', { issues: err.issues.map(formatIssue) });
     return 2;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   const fields: Record<string, unknown> = { error: e.message };
-  if (!(err instanceof SourceError) && e.stack) fields.stack = e.stack;
+  if (/Out of Memory Error/.test(e.message)) {
+    fields.hint = `the state store ran out of its ${stateMemory}: raise it with --state-memory, RESIN_STATE_MEMORY or run.state_memory`;
+  } else if (!(err instanceof SourceError) && e.stack) {
+    fields.stack = e.stack;
+  }
   log.error('run failed', fields);
   return 1;
 }

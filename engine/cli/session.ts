@@ -27,6 +27,8 @@ export interface SessionOptions {
   edit?: (def: PipelineDefinition) => void;
   /** DuckDB state file; a temporary one, removed afterwards, when absent. */
   state?: string;
+  /** Most memory the state store may hold ("512MB"); DuckDB's default (80% of RAM) when absent. */
+  stateMemory?: string;
   deadLetter: string;
   log: Logger;
   signal?: AbortSignal;
@@ -62,7 +64,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const stopProgress = opts.progress ? startProgress(metrics, sources) : () => {};
   try {
     if (status) status.step = 'opening the state store';
-    const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'));
+    const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'), { memoryLimit: opts.stateMemory });
     store = opened;
     if (status) status.storeOpen = true;
     const result = await runPipeline({

@@ -3,11 +3,14 @@ import { toMs } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import type { RunSettings } from '../pipeline/runSettings.js';
+import { MEMORY_LIMIT_PATTERN } from '../../connectors/duckdb/store.js';
 import { DEFAULT_HTTP, parseHttpAddress, type HttpAddress } from './address.js';
 
 /** Everything `resin run` needs to know, resolved from its four sources. */
 export interface RunConfig {
   readonly state: string;
+  /** DuckDB's memory limit, in its syntax ("512MB"). */
+  readonly stateMemory: string;
   readonly deadLetter: string;
   /** null: no HTTP endpoint. */
   readonly http: HttpAddress | null;
@@ -22,6 +25,8 @@ type Key = keyof RunSettings;
 /** Each setting: its flag, its environment variable, its default. */
 export const RUN_SETTINGS: Readonly<Record<Key, { flag: string; env: string; fallback: string }>> = {
   state: { flag: 'state', env: 'RESIN_STATE', fallback: 'data/resin.duckdb' },
+  // Enough for the checkpoints of ~100k monitored processes (bench/soak.ts); DuckDB's own default is 80% of RAM.
+  state_memory: { flag: 'state-memory', env: 'RESIN_STATE_MEMORY', fallback: '512MB' },
   dead_letter: { flag: 'dead-letter', env: 'RESIN_DEAD_LETTER', fallback: 'data/rejected.ndjson' },
   http: { flag: 'http', env: 'RESIN_HTTP', fallback: DEFAULT_HTTP },
   drain_timeout: { flag: 'drain-timeout', env: 'RESIN_DRAIN_TIMEOUT', fallback: '30s' },
@@ -70,12 +75,15 @@ export function resolveRunConfig(src: ConfigSources): RunConfig {
   } catch (err) {
     throw new UsageError(`${http.from}: ${(err as Error).message}`);
   }
+  const memory = pick('state_memory');
+  if (!MEMORY_LIMIT_PATTERN.test(memory.value)) throw new UsageError(`${memory.from}: "${memory.value}" is not a memory size (use e.g. 512MB, 2GB)`);
   const format = pick('log_format');
   if (format.value !== 'text' && format.value !== 'json') throw new UsageError(`${format.from}: log format must be text or json, got "${format.value}"`);
   const level = pick('log_level');
   if (!LEVELS.includes(level.value)) throw new UsageError(`${level.from}: log level must be one of ${LEVELS.join(', ')}, got "${level.value}"`);
   return {
     state: resolve(pick('state').value),
+    stateMemory: memory.value,
     deadLetter: resolve(pick('dead_letter').value),
     http: address,
     drainTimeoutMs: duration('drain_timeout'),

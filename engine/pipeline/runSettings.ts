@@ -9,6 +9,8 @@ import { durationSchema } from './options.js';
 export interface RunSettings {
   /** DuckDB state file. */
   state?: string;
+  /** Most memory the state store (DuckDB) may hold, e.g. "512MB". */
+  state_memory?: string;
   /** Rejected records (NDJSON). */
   dead_letter?: string;
   /** Address of the health and metrics endpoint (`host:port`, `:port`), or "off". */
@@ -27,6 +29,7 @@ export const RUN_SETTINGS_SCHEMA: OptionsSchema = {
   additionalProperties: false,
   properties: {
     state: { type: 'string', minLength: 1, description: 'DuckDB state file' },
+    state_memory: { type: 'string', minLength: 1, description: 'most memory the state store may hold, e.g. 512MB' },
     dead_letter: { type: 'string', minLength: 1, description: 'rejected records (NDJSON)' },
     http: { type: 'string', minLength: 1, description: 'health and metrics endpoint, host:port or "off"' },
     drain_timeout: durationSchema({ description: 'longest a stop may take to drain and flush' }),

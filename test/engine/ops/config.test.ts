@@ -32,7 +32,7 @@ describe('resin run settings', () => {
   it('uses the defaults when nothing is given', () => {
     const c = resolveRunConfig({ flags: {}, env: {} });
     expect(c).toEqual({
-      state: resolve('data/resin.duckdb'), deadLetter: resolve('data/rejected.ndjson'),
+      state: resolve('data/resin.duckdb'), stateMemory: '512MB', deadLetter: resolve('data/rejected.ndjson'),
       http: { host: '127.0.0.1', port: 9477 }, drainTimeoutMs: 30_000, checkpointEveryMs: 60_000,
       logFormat: 'text', logLevel: 'info',
     });
@@ -60,6 +60,8 @@ describe('resin run settings', () => {
     expect(bad({ flags: {}, env: { RESIN_HTTP: 'nowhere' } })).toThrow(/RESIN_HTTP: "nowhere" is not an address/);
     expect(bad({ flags: {}, env: {}, file: { log_level: 'loud' as never } })).toThrow(/run.log_level in the pipeline file: log level must be/);
     expect(bad({ flags: { 'log-format': 'xml' }, env: {} })).toThrow(UsageError);
+    expect(bad({ flags: {}, env: { RESIN_STATE_MEMORY: 'lots' } })).toThrow(/RESIN_STATE_MEMORY: "lots" is not a memory size/);
+    expect(resolveRunConfig({ flags: { 'state-memory': '2GB' }, env: { RESIN_STATE_MEMORY: '1GB' } }).stateMemory).toBe('2GB');
   });
 
   it('makes `resin run` exit 2 with the message before anything starts', async () => {
