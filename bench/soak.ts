@@ -30,7 +30,7 @@ import { saveResults } from './lib.js';
  * monitored process, and rollups expired past their retention in memory and in DuckDB.
  *
  *   npm run bench:soak -- [--processes 100000] [--days 60] [--seed 1] [--state PATH] [--keep]
- *     [--state-memory 512MB]   (DuckDB's memory limit, as `resin run` sets it; "unlimited" for DuckDB's own default)
+ *     [--state-memory 1GB]   (DuckDB's memory limit, as `resin run` sets it; "unlimited" for DuckDB's own default)
  *
  * The full run generates and processes ~1.7 billion samples: tens of minutes. The
  * simulator runs in the same process; its own state is measured apart and reported.

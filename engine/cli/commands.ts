@@ -26,7 +26,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     options: [
       ['--pipeline P', 'pipeline definition (default: pipelines/resin.yaml, env RESIN_PIPELINE)'],
       ['--state PATH', 'DuckDB state file (default: data/resin.duckdb, env RESIN_STATE)'],
-      ['--state-memory M', 'most memory the state store may hold, e.g. 512MB, 2GB (default 512MB, env RESIN_STATE_MEMORY)'],
+      ['--state-memory M', 'most memory the state store may hold, e.g. 512MB, 2GB (default 1GB, env RESIN_STATE_MEMORY)'],
       ['--dead-letter FILE', 'rejected records (default: data/rejected.ndjson, env RESIN_DEAD_LETTER)'],
       ['--http ADDR', 'address of /healthz, /readyz and /metrics: host:port, :port or off (default 127.0.0.1:9477, env RESIN_HTTP)'],
       ['--drain-timeout D', 'longest a stop may take before exiting 1 with what was in flight (default 30s, env RESIN_DRAIN_TIMEOUT)'],

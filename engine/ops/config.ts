@@ -25,8 +25,10 @@ type Key = keyof RunSettings;
 /** Each setting: its flag, its environment variable, its default. */
 export const RUN_SETTINGS: Readonly<Record<Key, { flag: string; env: string; fallback: string }>> = {
   state: { flag: 'state', env: 'RESIN_STATE', fallback: 'data/resin.duckdb' },
-  // Enough for the checkpoints of ~100k monitored processes (bench/soak.ts); DuckDB's own default is 80% of RAM.
-  state_memory: { flag: 'state-memory', env: 'RESIN_STATE_MEMORY', fallback: '512MB' },
+  // Checkpoints go into DuckDB as one blob per operator, and writing one takes about three
+  // times its size: 1 GB holds those of ~100k monitored processes (bench/soak.ts) with room.
+  // DuckDB's own default is 80% of RAM.
+  state_memory: { flag: 'state-memory', env: 'RESIN_STATE_MEMORY', fallback: '1GB' },
   dead_letter: { flag: 'dead-letter', env: 'RESIN_DEAD_LETTER', fallback: 'data/rejected.ndjson' },
   http: { flag: 'http', env: 'RESIN_HTTP', fallback: DEFAULT_HTTP },
   drain_timeout: { flag: 'drain-timeout', env: 'RESIN_DRAIN_TIMEOUT', fallback: '30s' },

@@ -32,7 +32,7 @@ describe('resin run settings', () => {
   it('uses the defaults when nothing is given', () => {
     const c = resolveRunConfig({ flags: {}, env: {} });
     expect(c).toEqual({
-      state: resolve('data/resin.duckdb'), stateMemory: '512MB', deadLetter: resolve('data/rejected.ndjson'),
+      state: resolve('data/resin.duckdb'), stateMemory: '1GB', deadLetter: resolve('data/rejected.ndjson'),
       http: { host: '127.0.0.1', port: 9477 }, drainTimeoutMs: 30_000, checkpointEveryMs: 60_000,
       logFormat: 'text', logLevel: 'info',
     });
