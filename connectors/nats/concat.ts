@@ -1,4 +1,4 @@
-import type { Data } from 'apache-arrow';
+import type { Data, Utf8 } from 'apache-arrow';
 import { makeSampleBatch, utf8Data } from '../../engine/telemetry/arrowData.js';
 import {
   dictColumn, STRING_FIELDS, type SampleBatch, type SampleColumns, type StringField,
@@ -11,15 +11,31 @@ function chunk(batch: SampleBatch, name: keyof SampleColumns): Data {
   return batch.data.getChild(name)!.data[0]! as Data;
 }
 
-/** Copies the validity of `data` into `into` at row `at`; false when every row was valid. */
+/** The one chunk of a string column's dictionary (null when it has several). */
+function dictionaryData(batch: SampleBatch, name: StringField): Data<Utf8> | null {
+  const dictionary = chunk(batch, name).dictionary;
+  return dictionary !== undefined && dictionary.data.length === 1 ? dictionary.data[0] as Data<Utf8> : null;
+}
+
+/** Copies the validity of `data` into `into` (zeroed) at row `at`. */
 function copyValidity(data: Data, into: Uint8Array, at: number): void {
   const n = data.length;
-  if (data.nullCount === 0 || !data.nullBitmap) {
+  const bits = data.nullCount === 0 ? null : data.nullBitmap ?? null;
+  const off = data.offset;
+  // Parts of whole bytes (10k-row messages) start on a byte: whole bytes are copied or filled.
+  if ((at & 7) === 0 && (bits === null || (off & 7) === 0)) {
+    const whole = n >> 3;
+    if (bits === null) into.fill(0xff, at >> 3, (at >> 3) + whole);
+    else into.set(bits.subarray(off >> 3, (off >> 3) + whole), at >> 3);
+    for (let i = whole << 3; i < n; i++) {
+      if (bits === null || bits[(off + i) >> 3]! & (1 << ((off + i) & 7))) into[(at + i) >> 3]! |= 1 << ((at + i) & 7);
+    }
+    return;
+  }
+  if (bits === null) {
     for (let i = 0; i < n; i++) into[(at + i) >> 3]! |= 1 << ((at + i) & 7);
     return;
   }
-  const bits = data.nullBitmap;
-  const off = data.offset;
   for (let i = 0; i < n; i++) {
     const j = off + i;
     if (bits[j >> 3]! & (1 << (j & 7))) into[(at + i) >> 3]! |= 1 << ((at + i) & 7);
@@ -66,17 +82,31 @@ export function concatSampleBatches(parts: readonly SampleBatch[], source: strin
   const pid = numeric('pid', (k) => new Int32Array(k));
   const hostMem = numeric('host_mem', (k) => new Float64Array(k));
 
-  const strings = {} as Record<StringField, { indices: Int32Array; dictionary: Data<import('apache-arrow').Utf8>; valid: Uint8Array | null } | null>;
+  const strings = {} as Record<StringField, { indices: Int32Array; dictionary: Data<Utf8>; valid: Uint8Array | null } | null>;
   for (const name of STRING_FIELDS) {
     if (parts.every((p) => chunk(p, name).nullCount === p.data.numRows)) {
       strings[name] = null;
       continue;
     }
-    const ids = new Map<string, number>();
-    const values: string[] = [];
     const indices = new Int32Array(n);
     const anyNull = parts.some((p) => chunk(p, name).nullCount > 0);
     const valid = anyNull ? new Uint8Array((n + 7) >> 3) : null;
+    // Messages of one publisher usually share one dictionary object (see ArrowPayloadReader):
+    // then its indices stand as they are.
+    const shared = dictionaryData(parts[0]!, name);
+    if (shared !== null && parts.every((p) => dictionaryData(p, name) === shared)) {
+      let at = 0;
+      for (const p of parts) {
+        const data = chunk(p, name);
+        indices.set((data.values as Int32Array).subarray(0, data.length), at);
+        if (valid) copyValidity(data, valid, at);
+        at += data.length;
+      }
+      strings[name] = { indices, dictionary: shared, valid };
+      continue;
+    }
+    const ids = new Map<string, number>();
+    const values: string[] = [];
     let row = 0;
     for (const p of parts) {
       const col = dictColumn(p.data, name);

@@ -9,7 +9,7 @@ import { ArrowPayloadReader } from './arrowPayload.js';
 import { concatSampleBatches } from './concat.js';
 import { CONNECTION_PROPERTIES, connectionOptions, describeServers, openConnection, type NatsConnectionOptions } from './connection.js';
 import { Inbox } from './inbox.js';
-import { AckLedger, ensureConsumer, JETSTREAM_SCHEMA, type JetStreamOptions } from './jetstream.js';
+import { AckLedger, COMMIT_DEFAULTS, ensureConsumer, JETSTREAM_SCHEMA, RedeliveryOrder, type JetStreamOptions } from './jetstream.js';
 import { JsonPayloadReader } from './jsonPayload.js';
 import { ARROW_CONTENT_TYPE, CONTENT_TYPE, isSubscribableSubject, TELEMETRY_PREFIX } from './subjects.js';
 
@@ -43,6 +43,24 @@ interface Ready {
   readonly msgs: JsMsg[];
 }
 
+/**
+ * Bytes one pull asks the server for. A pull of 1,024 Arrow messages of 10k rows is
+ * over 500 MB: the server would queue it for this connection all at once, call the
+ * engine a slow consumer while a batch keeps it busy, and drop what it could not
+ * write, which then comes back only after its ack wait. A few MB keep the pipe full.
+ */
+const PULL_BYTES = 16 * 1024 * 1024;
+
+/** Time the connection gets to close before messages given back on close are delivered again. */
+const RELEASE_DELAY_MS = 1000;
+
+/** Waits for `p` at most `ms`; failures and timeouts alike just end the wait (used while closing). */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => { timer = setTimeout(r, ms); })]).catch(() => {});
+  clearTimeout(timer);
+}
+
 function isArrow(m: Msg | JsMsg): boolean {
   return m.headers?.get(CONTENT_TYPE) === ARROW_CONTENT_TYPE;
 }
@@ -59,8 +77,10 @@ function isArrow(m: Msg | JsMsg): boolean {
  * and a backlog beyond `max_pending` drops its oldest messages (counted as
  * `nats_messages_dropped{reason=backlog}`). JetStream is at-least-once delivery made
  * exactly-once processing: a message is acknowledged only after the checkpoint that
- * follows the batch holding its rows, and messages delivered again after a crash are
- * recognised by their stream sequence (see AckLedger).
+ * covers the batch holding its rows (after every batch, or as `commit_rows` and
+ * `commit_interval` space them), messages delivered again after a crash are
+ * recognised by their stream sequence (see AckLedger) and read in stream order (see
+ * RedeliveryOrder), and what a stopping run did not process is given back.
  */
 export function natsSource(options: NatsSourceOptions, ctx: NodeContext): SourceInstance<SampleBatch> & Checkpointable {
   const subjects = Array.isArray(options.subject) ? options.subject : [options.subject];
@@ -83,7 +103,21 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
   };
   // JetStream bounds deliveries by max_ack_pending, so its inbox never needs to drop.
   const inbox = new Inbox<Received>(js ? js.max_ack_pending * 2 : options.max_pending);
-  const ledger = js ? new AckLedger(js.stream, js.durable) : null;
+  const ackWait = js ? toMs(js.ack_wait) : 0;
+  if (js && !(ackWait > 0)) throw new Error(`"jetstream.ack_wait" must be greater than 0, got ${js.ack_wait}`);
+  const commitInterval = js ? toMs(js.commit_interval ?? COMMIT_DEFAULTS.interval) : 0;
+  if (js && !(commitInterval >= 0)) throw new Error(`"jetstream.commit_interval" must not be negative, got ${js.commit_interval}`);
+  const ledger = js
+    ? new AckLedger(js.stream, js.durable, { rows: js.commit_rows ?? COMMIT_DEFAULTS.rows, interval: commitInterval, maxAckPending: js.max_ack_pending })
+    : null;
+  let keepAlive: NodeJS.Timeout | undefined;
+  /** Whether the last batch was closed by max_wait rather than by size. */
+  let quiet = false;
+  /** Set at start while messages a previous run left unacknowledged are coming back. */
+  let recovery: RedeliveryOrder<Received> | null = null;
+  /** Messages taken out of the inbox to be read first (the recovered ones, in stream order). */
+  let backlog: Received[] = [];
+  let backlogAt = 0;
   const jsonReader = new JsonPayloadReader(ctx.deadLetter);
   const arrowReader = new ArrowPayloadReader(ctx.deadLetter);
 
@@ -147,10 +181,20 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     if (js && ledger) {
       const info = await ensureConsumer(conn, subjects[0]!, js);
       ledger.prune(info);
+      if (RedeliveryOrder.needed(info)) {
+        recovery = new RedeliveryOrder(info, 2 * ackWait + 1000);
+        ctx.log.info('reading in stream order the messages the previous run left unacknowledged: waiting for them to come back', {
+          unacknowledged: info.num_ack_pending, ack_wait_ms: ackWait,
+        });
+      }
+      // Held messages are kept from redelivery however long the engine takes to reach them.
+      keepAlive = setInterval(() => ledger.keepAlive(), ackWait / 3);
+      keepAlive.unref();
       const consumer = await conn.jetstream().consumers.get(js.stream, js.durable);
       consumerMessages = await consumer.consume({
-        max_messages: Math.min(js.max_ack_pending, 1024),
+        max_bytes: PULL_BYTES,
         callback: (m) => {
+          ledger.delivered(m);
           inbox.push({ subject: m.subject, data: m.data, arrow: isArrow(m), seq: m.seq, js: m });
         },
       });
@@ -176,16 +220,42 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     ctx.log.info('reading NATS', { servers: describeServers(options.servers), subjects: subjects.join(','), queue: options.queue ?? null });
   }
 
+  /** Holds what arrives until the messages a previous run left unacknowledged are back, then queues all of it in stream order. */
+  async function recover(r: RedeliveryOrder<Received>): Promise<void> {
+    while (!ctx.signal.aborted && !inbox.closed) {
+      for (let m = inbox.shift(); m !== undefined; m = inbox.shift()) r.offer(m);
+      if (r.complete) break;
+      await inbox.wait(r.deadline, ctx.signal);
+    }
+    backlog = r.release();
+    backlogAt = 0;
+    recovery = null;
+    ctx.log.info('messages left unacknowledged are back', { returned: r.returned, held: backlog.length });
+  }
+
+  /** The next message: the recovered ones first, then the inbox. */
+  function next(): Received | undefined {
+    if (backlogAt < backlog.length) {
+      const m = backlog[backlogAt]!;
+      backlog[backlogAt++] = undefined as never;
+      if (backlogAt === backlog.length) { backlog = []; backlogAt = 0; }
+      return m;
+    }
+    return inbox.shift();
+  }
+
   /**
    * Takes messages until a batch is full or `max_wait` has passed since the first one
    * (or since the last batch, for rows left over from it).
    */
   async function gather(): Promise<void> {
     const signal = ctx.signal;
-    if (builder.length === 0 && arrowRows === 0) await inbox.wait(Infinity, signal);
+    if (recovery !== null) await recover(recovery);
+    // Rows emitted and not yet checkpointed must not wait for a next message to be committed.
+    if (builder.length === 0 && arrowRows === 0 && backlog.length === 0) await inbox.wait(ledger ? ledger.commitDeadline : Infinity, signal);
     const deadline = performance.now() + maxWait;
-    while (ready.length === 0 && !signal.aborted && !(inbox.closed && inbox.length === 0)) {
-      const m = inbox.shift();
+    while (ready.length === 0 && !signal.aborted && !(inbox.closed && inbox.length === 0 && backlog.length === 0)) {
+      const m = next();
       if (m !== undefined) {
         if (m.js && !ledger!.accept(m.js)) {
           metrics.skipped.value++;
@@ -202,6 +272,8 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
       ctx.log.warn('NATS backlog full: oldest messages dropped', { dropped: inbox.dropped, max_pending: options.max_pending });
       inbox.dropped = 0;
     }
+    // Closed by time rather than by size: the stream is quiet, so there is no reason to hold acks back.
+    quiet = ready.length === 0;
     if (ready.length === 0) {
       if (builder.length > 0) cutJson();
       if (arrowRows > 0) cutArrow();
@@ -218,10 +290,13 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
       await start();
       while (!ctx.signal.aborted && !inbox.closed) {
         await gather();
+        // Nothing arrived before emitted rows were due for their checkpoint: an empty batch
+        // gives the engine the turn between batches in which it checkpoints.
+        if (ready.length === 0 && ledger !== null && ledger.pending > 0 && !ctx.signal.aborted) ready.push({ batch: builder.build(), msgs: [] });
         while (ready.length > 0) {
           const { batch, msgs } = ready.shift()!;
           // Recorded before the engine sees the batch: the checkpoint after it must cover these.
-          ledger?.emit(msgs);
+          ledger?.emit(msgs, batch.data.numRows);
           yield batch;
         }
       }
@@ -232,7 +307,7 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     },
 
     checkpointDue() {
-      return ledger !== null && ledger.pending > 0;
+      return ledger !== null && ledger.due(quiet);
     },
 
     checkpoint() {
@@ -251,16 +326,19 @@ export function natsSource(options: NatsSourceOptions, ctx: NodeContext): Source
     async close() {
       connected = false;
       inbox.close();
+      clearInterval(keepAlive);
+      // Messages the server sent before this round trip arrive before it ends, and are given back
+      // below; closing the consumer first would drop them, and they would wait out their ack wait.
+      if (consumerMessages !== null && nc !== null) await withTimeout(nc.flush(), 2000);
       await consumerMessages?.close().catch(() => {});
+      ledger?.release(Math.min(RELEASE_DELAY_MS, ackWait));
       for (const s of subscriptions) s.unsubscribe();
-      // Acks already given go out before the connection closes (close() alone drops unsent bytes);
-      // unacknowledged messages are simply not acked, and the server delivers them again.
+      // Acks and naks go out before the connection closes (close() alone drops unsent bytes):
+      // messages held and not processed are given back, and the server delivers them again.
       if (nc !== null) {
         const conn: NatsConnection = nc;
         nc = null;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([conn.flush(), new Promise((r) => { timer = setTimeout(r, 2000); })]).catch(() => {});
-        clearTimeout(timer);
+        await withTimeout(conn.flush(), 2000);
         await conn.close().catch(() => {});
       }
     },

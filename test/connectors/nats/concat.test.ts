@@ -23,4 +23,17 @@ describe('concatSampleBatches', () => {
     // One dictionary for the result, each string once.
     expect(out.data.getChild('host')!.data[0]!.dictionary!.length).toBe(5);
   });
+
+  it('keeps a dictionary every part shares, and copies validity a byte at a time where parts are whole bytes', () => {
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({
+      ts: from + i, host: `h${(from + i) % 3}`, component: 'api', rss: from + i, pid: (from + i) % 5 === 0 ? undefined : from + i,
+    }));
+    const one = batchOf([...rows(0, 16), ...rows(16, 16), ...rows(32, 5)]);
+    // Three views of one batch: same dictionary objects, the first two of 16 rows (whole bytes), the last of 5.
+    const parts = [0, 16, 32].map((at) => ({ ...one, data: one.data.slice(at, at + (at === 32 ? 5 : 16)), records: one.records.subarray(at) }));
+    const out = concatSampleBatches(parts, 'nats:x');
+    expect(out.data.getChild('host')!.data[0]!.dictionary!.data[0]).toBe(one.data.getChild('host')!.data[0]!.dictionary!.data[0]);
+    expect(Array.from({ length: out.data.numRows }, (_, i) => rowObject(out.data, i)))
+      .toEqual(Array.from({ length: one.data.numRows }, (_, i) => rowObject(one.data, i)));
+  });
 });
