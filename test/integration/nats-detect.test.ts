@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, expect, it } from 'vitest';
+import { HostAgent } from '../../connectors/agent/agent.js';
+import { CyclePublisher } from '../../connectors/agent/publisher.js';
+import { ComponentRules } from '../../connectors/agent/rules.js';
+import { HostSampler } from '../../connectors/agent/sampler.js';
+import { DuckDbStore } from '../../connectors/duckdb/store.js';
+import { connectionOptions } from '../../connectors/nats/connection.js';
+import type { Alert } from '../../engine/alert.js';
+import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
+import { runSession } from '../../engine/cli/session.js';
+import { silentLogger } from '../../engine/log.js';
+import { Metrics } from '../../engine/metrics.js';
+import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
+import { describeNats, useNatsServer } from '../helpers/nats.js';
+
+/**
+ * The whole chain on this machine: real processes, the host agent sampling /proc and
+ * publishing Arrow to JetStream, the engine running pipelines/nats-scaled.yaml (the
+ * shipped pipeline with one-second periods) and publishing alerts back to NATS, read
+ * here by a plain subscriber. One child leaks 1 MB every 100 ms; three do not: one
+ * idle with a fixed allocation, one churning garbage over a fixed live set, one whose
+ * cache fills and empties (a sawtooth, the shape a naive growth test mistakes for a leak).
+ */
+
+const MB = 1024 * 1024;
+const LEAK_MB_PER_S = 10;
+const marker = `resin-detect-${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), 'resin-nats-detect-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Buffers are filled (not zero pages) so that every leaked megabyte is resident.
+const SCRIPTS = {
+  leak: `const kept = []; setInterval(() => kept.push(Buffer.alloc(${MB}, 1)), ${1000 / LEAK_MB_PER_S});`,
+  steady: 'const kept = Buffer.alloc(64 * 1024 * 1024, 1); setInterval(() => kept[0]++, 100);',
+  churn: 'const live = Array.from({ length: 64 }, () => Buffer.alloc(1 << 20, 1)); '
+    + 'setInterval(() => { let junk = []; for (let i = 0; i < 2e4; i++) junk.push({ i, live: live.length }); junk = null; }, 50);',
+  sawtooth: 'let cache = []; setInterval(() => { cache.push(Buffer.alloc(1 << 20, 1)); if (cache.length >= 30) cache = []; }, 100);',
+} as const;
+type Role = keyof typeof SCRIPTS;
+const ROLES = Object.keys(SCRIPTS) as Role[];
+
+function startChild(role: Role): ChildProcess {
+  return spawn(process.execPath, ['-e', SCRIPTS[role], `${marker}-${role}`], { stdio: 'ignore' });
+}
+
+/** The shipped scaled pipeline, pointed at this test's server. */
+function toServer(url: string) {
+  return (def: PipelineDefinition) => {
+    for (const node of Object.values(def.nodes ?? {})) {
+      if (node?.type === 'nats' || node?.type === 'alert-nats') node.options = { ...node.options, servers: url };
+    }
+  };
+}
+
+async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', () => {
+  const server = useNatsServer();
+
+  it('alerts the leaking process on resin.alerts.* and none of the stable ones', async () => {
+    const children = new Map<Role, ChildProcess>(ROLES.map((r) => [r, startChild(r)]));
+    const engineStop = new AbortController();
+    const agentStop = new AbortController();
+    let nc: NatsConnection | null = null;
+    let engine: Promise<unknown> | null = null;
+    let agentRun: Promise<void> | null = null;
+    try {
+      nc = await connect({ servers: server().url });
+      const alerts: Alert[] = [];
+      nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
+      await nc.flush();
+
+      engine = runSession({
+        pipeline: join(PACKAGE_ROOT, 'pipelines', 'nats-scaled.yaml'), edit: toServer(server().url),
+        state: join(dir, 'state.duckdb'), deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger,
+        signal: engineStop.signal,
+      });
+      engine.catch(() => {});
+      // The engine creates the stream; the agent would buffer its cycles until it exists.
+      const jsm = await nc.jetstreamManager();
+      await until('the engine to create its stream', 15_000, () => jsm.streams.info('RESIN_TELEMETRY').then(() => true, () => false));
+
+      const host = hostname();
+      const metrics = new Metrics();
+      const rules = new ComponentRules({ rules: ROLES.map((role) => ({ component: `test-${role}`, cmdline: `${marker}-${role}$` })) });
+      const sampler = new HostSampler({ host, rules, memory: 'rss', cgroups: true });
+      const publisher = new CyclePublisher({
+        connection: connectionOptions({ servers: server().url }, 'resin agent test'), mode: 'jetstream',
+        buffer: 60, timeoutMs: 2000, host, log: silentLogger, metrics,
+      });
+      const agent = new HostAgent(sampler, publisher, { host, prefix: 'resin.telemetry', log: silentLogger, metrics });
+      const leakStarted = Date.now();
+      agentRun = agent.run(200, agentStop.signal).finally(() => publisher.close());
+
+      const leakPid = children.get('leak')!.pid!;
+      await until('an alert for the leaking child', 45_000, () => alerts.some((a) => a.component === 'test-leak' && a.state === 'open'));
+      // Time for the stable children to be (wrongly) reported too: several more periods.
+      await new Promise((r) => setTimeout(r, 4000));
+
+      const open = alerts.find((a) => a.component === 'test-leak' && a.state === 'open')!;
+      expect(open).toMatchObject({ level: 'process', host, process: 'node', pid: leakPid });
+      // The leak's own rate (bytes per hour), within the margins of a loaded machine.
+      const perSecond = open.rate / 3600 / MB;
+      expect(perSecond).toBeGreaterThan(LEAK_MB_PER_S * 0.5);
+      expect(perSecond).toBeLessThan(LEAK_MB_PER_S * 1.5);
+      expect(open.start).toBeGreaterThanOrEqual(leakStarted - 2000);
+      expect(open.rss).toBeGreaterThan(8 * LEAK_MB_PER_S * MB);
+
+      const stable = alerts.filter((a) => a.component.startsWith('test-') && a.component !== 'test-leak');
+      expect(stable).toEqual([]);
+    } finally {
+      agentStop.abort();
+      await agentRun?.catch(() => {});
+      engineStop.abort();
+      await engine?.catch(() => {});
+      await nc?.close();
+      for (const c of children.values()) c.kill('SIGKILL');
+    }
+
+    // The stable children were rolled up all along: their silence is a verdict, not missing data.
+    const store = await DuckDbStore.open(join(dir, 'state.duckdb'));
+    try {
+      const periods = await store.query(
+        "SELECT component, count(*)::INTEGER AS periods FROM rollups_v WHERE component LIKE 'test-%' GROUP BY component ORDER BY component",
+      );
+      expect(periods.map((r) => r.component)).toEqual(['test-churn', 'test-leak', 'test-sawtooth', 'test-steady']);
+      for (const r of periods) expect(r.periods as number).toBeGreaterThanOrEqual(15);
+    } finally {
+      await store.close();
+    }
+  });
+});
