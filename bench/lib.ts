@@ -10,6 +10,9 @@ export interface RowTask {
   fn: () => unknown | Promise<unknown>;
   /** Name of the task that is this one's ceiling (a plain loop doing the same work) in the same run. */
   ceiling?: string;
+  /** Untimed work around each iteration (start a server or an engine, then stop it). */
+  beforeEach?: () => unknown | Promise<unknown>;
+  afterEach?: () => unknown | Promise<unknown>;
 }
 
 export interface RowResult {
@@ -28,7 +31,14 @@ export interface RowResult {
  */
 export async function measureRows(suite: string, tasks: RowTask[], opts: { iterations?: number } = {}): Promise<RowResult[]> {
   const bench = new Bench({ name: suite, iterations: opts.iterations ?? 5, time: 0, warmupIterations: 1, warmupTime: 0 });
-  for (const t of tasks) bench.add(t.name, t.fn);
+  for (const t of tasks) {
+    bench.add(t.name, t.fn, {
+      // Declared, so that tinybench does not call fn once outside the hooks to find out.
+      ...(t.beforeEach || t.afterEach ? { async: true } : {}),
+      ...(t.beforeEach ? { beforeEach: async () => { await t.beforeEach!(); } } : {}),
+      ...(t.afterEach ? { afterEach: async () => { await t.afterEach!(); } } : {}),
+    });
+  }
   await bench.run();
   const medians = new Map<string, number>();
   for (const task of bench.tasks) {
