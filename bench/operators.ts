@@ -151,16 +151,22 @@ function watermarkCeiling(batches: readonly SampleBatch[], ids: readonly Int32Ar
   return kept;
 }
 
-/** Bucket index by binary search and a count per (component, bucket) and host's highest bucket: bucketize's arithmetic. */
+/**
+ * Bucketize's arithmetic: bucket index by binary search, each (host, component)'s
+ * highest bucket (cells stamped per period instead of cleared), then cumulative
+ * counts per (component, bucket).
+ */
 function bucketizeCeiling(batches: readonly RollupBatch[], catalog: SeriesCatalog): number {
   const bounds = Float64Array.from(DEFAULT_BUCKETS_MB, (mb) => mb * MB);
   const B = bounds.length, C = catalog.components.size;
-  const best = new Int8Array(catalog.hosts.size * C).fill(-1);
+  const cells = catalog.hosts.size * C;
+  const best = new Int8Array(cells), stamp = new Int32Array(cells), touched = new Int32Array(cells);
   const counts = new Int32Array(C * B);
   const comp = catalog.seriesComponent, host = catalog.seriesHost;
   let total = 0;
-  for (const batch of batches) {
-    best.fill(-1);
+  for (let p = 0; p < batches.length; p++) {
+    const batch = batches[p]!, gen = p + 1;
+    let n = 0;
     counts.fill(0);
     for (let i = 0; i < batch.length; i++) {
       const s = batch.series[i]!, v = batch.mean[i]!;
@@ -171,10 +177,16 @@ function bucketizeCeiling(batches: readonly RollupBatch[], catalog: SeriesCatalo
         else hi = mid;
       }
       const cell = host[s]! * C + comp[s]!;
-      if (lo - 1 > best[cell]!) best[cell] = lo - 1;
+      if (stamp[cell] !== gen) {
+        stamp[cell] = gen;
+        best[cell] = lo - 1;
+        touched[n++] = cell;
+      } else if (lo - 1 > best[cell]!) {
+        best[cell] = lo - 1;
+      }
     }
-    for (let cell = 0; cell < best.length; cell++) {
-      const b = best[cell]!;
+    for (let k = 0; k < n; k++) {
+      const cell = touched[k]!, b = best[cell]!;
       if (b >= 0) counts[(cell % C) * B + b]!++;
     }
     for (let c = 0; c < C; c++) for (let b = B - 2; b >= 0; b--) counts[c * B + b]! += counts[c * B + b + 1]!;

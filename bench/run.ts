@@ -51,7 +51,8 @@ interface Measured extends RowResult {
 
 function withCpuFigures(suite: string, results: RowResult[]): Measured[] {
   return results.map((r) => {
-    const calls = [...cpuCalls.get(`${suite}\0${r.name}`)!].sort((a, b) => a - b);
+    // The timed runs are the last ones; warm-up calls come first.
+    const calls = cpuCalls.get(`${suite}\0${r.name}`)!.slice(-r.iterations).sort((a, b) => a - b);
     const cpu = calls[Math.floor(calls.length / 2)]!;
     return { ...r, cpu_median_ms: cpu, samples_per_cpu_s: r.rows / (cpu / 1000) };
   });
