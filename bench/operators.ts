@@ -1,3 +1,4 @@
+import { mulberry32 } from '../connectors/simulator/random.js';
 import { from, lastValueFrom, reduce, type Observable } from 'rxjs';
 import { FleetSimulator } from '../connectors/simulator/simulator.js';
 import { MemoryDeadLetter } from '../engine/deadLetter.js';
@@ -69,17 +70,7 @@ class NullStore extends MemoryStore {
   override async appendBuckets(): Promise<void> {}
 }
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /**
  * Hourly means of `series` processes (one per host and component, 12 components) for

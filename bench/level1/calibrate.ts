@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../connectors/simulator/random.js';
 /**
  * Where level-1 severities fall for noise and for leaks, to choose and check the
  * defaults of `bucket-anomaly` (docs/detection.md quotes the output).
@@ -22,16 +23,7 @@ import { SeriesCatalog } from '../../engine/telemetry/series.js';
 const HOUR = 3_600_000;
 const MB = 1024 * 1024;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

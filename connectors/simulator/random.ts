@@ -115,3 +115,15 @@ export const NORMAL_TABLE: Float64Array = (() => {
 export function sampleRngState(seed: number): number {
   return hash(seed, Stream.SampleRng, 0) || 0x6d2b79f5;
 }
+
+/** Deterministic uniform numbers in [0, 1) from one seed (mulberry32), for benchmarks and tests. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

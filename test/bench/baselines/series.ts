@@ -1,16 +1,8 @@
+import { mulberry32 } from '../../../connectors/simulator/random.js';
 const HOUR = 3_600_000;
 
-/** Deterministic uniform in [0, 1) (mulberry32), so that baseline tests never flake. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform in [0, 1), so that baseline tests never flake. */
+export const rng = mulberry32;
 
 /**
  * Hourly points: baseline x (1 + noise), plus growth of `perDay` x baseline per day
