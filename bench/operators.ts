@@ -19,6 +19,7 @@ import { rollupSpec } from '../operators/rollup/rollup.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import type { RowTask } from './lib.js';
 import { rollupCeiling } from './rollup/throughput.js';
+import { HostActivity } from '../engine/hostActivity.js';
 
 /**
  * One task per operator of the default pipeline, each built from its spec with the
@@ -51,7 +52,7 @@ function context(catalog: SeriesCatalog, store = new MemoryStore()): NodeContext
   const metrics = new Metrics();
   return {
     id: 'bench', metrics, deadLetter: new MemoryDeadLetter(metrics), flow: new Flow(), log: silentLogger,
-    catalog, store, signal: new AbortController().signal,
+    catalog, store, signal: new AbortController().signal, hosts: new HostActivity(),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { FrameClock, timed } from './nodeTiming.js';
 import type { RunStatus } from './runStatus.js';
+import { HostActivity } from './hostActivity.js';
 import type { NodeContext, NodeSpec, OperatorInstance, PortType, SinkInstance, SourceInstance } from './spec.js';
 import { isCheckpointable, type StateStore } from './state.js';
 import { floatColumn, type SampleBatch } from './telemetry/schema.js';
@@ -38,6 +39,8 @@ export interface RunInputs {
   readonly onAlert?: (alert: Alert) => void;
   /** Kept up to date with the run's phase, sources, event time and pending work (readiness probes, metrics). */
   readonly status?: RunStatus;
+  /** Hosts being profiled, shared by the run's nodes (default: a new board per run). */
+  readonly hosts?: HostActivity;
 }
 
 export interface RunResult {
@@ -86,6 +89,7 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
 async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, signal: AbortSignal): Promise<SeriesCatalog> {
   const status = run.status;
   status?.countPendingWith(() => flow.busy);
+  const hosts = run.hosts ?? new HostActivity();
   const instances = new Map<string, SourceInstance<unknown> | OperatorInstance<unknown, unknown> | SinkInstance<unknown>>();
 
   const issues: ConfigIssue[] = [];
@@ -97,7 +101,7 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     }
     const ctx: NodeContext = {
       id: node.id, metrics: run.metrics, deadLetter: run.deadLetter, flow, catalog,
-      log: run.log.child({ node: node.id }), store: run.store, signal,
+      log: run.log.child({ node: node.id }), store: run.store, signal, hosts,
     };
     try {
       instances.set(node.id, spec.create(node.options as never, ctx) as never);

@@ -9,6 +9,9 @@ import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
 import type { StateStore } from './state.js';
 import type { BucketBatch } from './telemetry/buckets.js';
+import type { DiagnosisReport } from './diagnosis.js';
+import type { HostActivity } from './hostActivity.js';
+import type { MitigationDecision } from './mitigation.js';
 
 /** What travels on an edge of the graph; an edge joins an output and an input of one type. */
 export interface PortValues {
@@ -16,9 +19,11 @@ export interface PortValues {
   rollups: RollupBatch;
   buckets: BucketBatch;
   alerts: Alert;
+  reports: DiagnosisReport;
+  actions: MitigationDecision;
 }
 export type PortType = keyof PortValues;
-export const PORT_TYPES: readonly PortType[] = ['samples', 'rollups', 'buckets', 'alerts'];
+export const PORT_TYPES: readonly PortType[] = ['samples', 'rollups', 'buckets', 'alerts', 'reports', 'actions'];
 
 /** JSON Schema (draft 2020-12 subset understood by ajv) of a node's `options`. */
 export type OptionsSchema = Record<string, unknown>;
@@ -37,6 +42,8 @@ export interface NodeContext {
   readonly store: StateStore;
   /** Aborted when the run is asked to stop (SIGINT/SIGTERM): sources end, sinks flush. */
   readonly signal: AbortSignal;
+  /** Hosts being profiled now: diagnosis marks them, mitigation leaves them alone. */
+  readonly hosts: HostActivity;
 }
 
 interface SpecBase<O> {

@@ -29,6 +29,7 @@ import { rollup } from '../../operators/rollup/rollup.js';
 import { mannKendall } from '../baselines/mannKendall.js';
 import { predictLinear } from '../baselines/predictLinear.js';
 import { staticThreshold } from '../baselines/staticThreshold.js';
+import { HostActivity } from '../../engine/hostActivity.js';
 
 const HOUR = 3_600_000;
 
@@ -65,7 +66,7 @@ function context(catalog: SeriesCatalog): NodeContext {
   const metrics = new Metrics();
   return {
     id: 'bench', metrics, deadLetter: new MemoryDeadLetter(metrics), flow: new Flow(), log: silentLogger,
-    catalog, store: nullStore, signal: new AbortController().signal,
+    catalog, store: nullStore, signal: new AbortController().signal, hosts: new HostActivity(),
   };
 }
 

@@ -25,6 +25,7 @@ import { bucketAnomaly } from '../../operators/level1/bucket-anomaly.js';
 import { bucketize } from '../../operators/level1/bucketize.js';
 import { rollup } from '../../operators/rollup/rollup.js';
 import { watermark } from '../../operators/time/watermark.js';
+import { HostActivity } from '../../engine/hostActivity.js';
 
 const HOUR = 3_600_000;
 
@@ -42,7 +43,7 @@ async function main() {
   const metrics = new Metrics();
   const ctx: NodeContext = {
     id: 'level1', metrics, deadLetter: new MemoryDeadLetter(metrics), flow: new Flow(), log: silentLogger,
-    catalog: new SeriesCatalog(), store: new MemoryStore(), signal: new AbortController().signal,
+    catalog: new SeriesCatalog(), store: new MemoryStore(), signal: new AbortController().signal, hosts: new HostActivity(),
   };
   const input = [...sim.batches()].map((b): SampleBatch => ({ ...b, source: 'simulator' }));
   const started = performance.now();

@@ -32,6 +32,7 @@ import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { SeriesCatalog } from '../../engine/telemetry/series.js';
 import { rollup } from '../../operators/rollup/rollup.js';
+import { HostActivity } from '../../engine/hostActivity.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -50,7 +51,7 @@ function context(store = new MemoryStore()): NodeContext {
   const metrics = new Metrics();
   return {
     id: 'bench', metrics, deadLetter: new MemoryDeadLetter(metrics), flow: new Flow(), log: silentLogger,
-    catalog: new SeriesCatalog(), store, signal: new AbortController().signal,
+    catalog: new SeriesCatalog(), store, signal: new AbortController().signal, hosts: new HostActivity(),
   };
 }
 

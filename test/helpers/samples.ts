@@ -7,6 +7,7 @@ import { MemoryStore } from '../../engine/memoryStore.js';
 import { Metrics } from '../../engine/metrics.js';
 import type { NodeContext } from '../../engine/spec.js';
 import { SeriesCatalog } from '../../engine/telemetry/series.js';
+import { HostActivity } from '../../engine/hostActivity.js';
 
 export interface Row {
   ts: number;
@@ -51,7 +52,7 @@ export function testContext(id = 'node') {
   const deadLetter = new MemoryDeadLetter(metrics);
   const ctx: NodeContext = {
     id, metrics, deadLetter, flow: new Flow(), log: silentLogger, catalog: new SeriesCatalog(),
-    store: new MemoryStore(), signal: new AbortController().signal,
+    store: new MemoryStore(), signal: new AbortController().signal, hosts: new HostActivity(),
   };
   return { ctx, metrics, deadLetter };
 }

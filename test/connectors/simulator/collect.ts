@@ -9,6 +9,7 @@ import { SeriesCatalog } from '../../../engine/telemetry/series.js';
 import type { SampleColumns } from '../../../engine/telemetry/schema.js';
 import type { FleetSimulator } from '../../../connectors/simulator/simulator.js';
 import type { FleetStream } from '../../../connectors/simulator/generator.js';
+import { HostActivity } from '../../../engine/hostActivity.js';
 
 /** Every row of a simulated stream as flat arrays, with the plan's series index of each row. */
 export interface Collected {
@@ -79,7 +80,7 @@ export function sourceContext(signal = new AbortController().signal): { ctx: Nod
   const metrics = new Metrics();
   const ctx: NodeContext = {
     id: 'telemetry', metrics, deadLetter: new MemoryDeadLetter(metrics), flow: new Flow(), log: silentLogger,
-    catalog: new SeriesCatalog(), store: {} as StateStore, signal,
+    catalog: new SeriesCatalog(), store: {} as StateStore, signal, hosts: new HostActivity(),
   };
   return { ctx, metrics };
 }
