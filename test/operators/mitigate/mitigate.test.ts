@@ -18,7 +18,7 @@ const logFile = () => join(dir, `actions-${n++}.log`);
 /** Room for everything: no limit binds unless a test sets it. */
 const OPEN_LIMITS = {
   rate_limit: { global: 1000, per_cluster: 1000 },
-  blast_radius: { max_share: 1 },
+  blast_radius: { max_share: 1, min_hosts: 1000 },
   slow_start: { hosts: 1000 },
 };
 
