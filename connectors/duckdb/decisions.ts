@@ -6,10 +6,11 @@ import type { MitigationDecision } from '../../engine/mitigation.js';
  * VARCHAR columns, times as epoch milliseconds like the rest of the state file.
  */
 export const DECISIONS_SCHEMA = `
+-- "at" is quoted: AT is a keyword in DuckDB.
 CREATE TABLE IF NOT EXISTS mitigations (
   id VARCHAR NOT NULL, alert_id VARCHAR NOT NULL, component VARCHAR NOT NULL, host VARCHAR, process VARCHAR,
   pid INTEGER, cluster VARCHAR, action VARCHAR, outcome VARCHAR NOT NULL, reason VARCHAR NOT NULL,
-  at BIGINT NOT NULL, decided_at BIGINT NOT NULL, duration_ms DOUBLE, attempt INTEGER NOT NULL,
+  "at" BIGINT NOT NULL, decided_at BIGINT NOT NULL, duration_ms DOUBLE, attempt INTEGER NOT NULL,
   executor VARCHAR, new_pid INTEGER);
 `;
 
