@@ -46,6 +46,7 @@ function catalogHosts(catalog: SeriesCatalog, component: string): number {
 export interface MitigateInstance extends OperatorInstance<Alert, MitigationDecision>, Checkpointable {
   /** Resolves once no action is running (and their outcomes have been emitted). */
   settled(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: MitigateDeps = {}): MitigateInstance {
