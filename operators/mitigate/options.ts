@@ -99,6 +99,7 @@ export const MITIGATE_SCHEMA: OptionsSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'actions per window: global (20), per_cluster (5), window (1h)',
       properties: {
         global: { type: 'integer', minimum: 0, default: 20, description: 'actions per window, all clusters' },
         per_cluster: { type: 'integer', minimum: 0, default: 5, description: 'actions per window in one cluster' },
@@ -109,6 +110,7 @@ export const MITIGATE_SCHEMA: OptionsSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'hosts of a component under mitigation at once: max_share (0.1), min_hosts (1)',
       properties: {
         max_share: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1, description: 'most of a component\'s hosts under mitigation at once' },
         min_hosts: { type: 'integer', minimum: 0, default: 1, description: 'hosts allowed at once however small the component' },
@@ -118,6 +120,7 @@ export const MITIGATE_SCHEMA: OptionsSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
+      description: 'a new action reaches hosts (3) distinct hosts per period (24h) for duration (7d)',
       properties: {
         hosts: { type: 'integer', minimum: 1, default: 3, description: 'distinct hosts per period while an action is new' },
         period: durationSchema({ default: '24h' }),
