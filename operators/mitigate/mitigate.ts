@@ -22,13 +22,19 @@ export interface MitigateDeps {
   componentHosts?: (component: string) => number;
 }
 
-/** Distinct hosts with a series of `component` in the catalog. */
-function catalogHosts(catalog: SeriesCatalog, component: string): number {
-  const id = catalog.components.lookup(component);
-  if (id === undefined) return 0;
-  const hosts = new Set<number>();
-  for (let s = 0; s < catalog.size; s++) if (catalog.seriesComponent[s] === id) hosts.add(catalog.seriesHost[s]!);
-  return hosts.size;
+/** Distinct hosts per component id in the catalog: one pass over its series. */
+function hostsPerComponent(catalog: SeriesCatalog): Int32Array {
+  const counts = new Int32Array(catalog.components.size);
+  const seen = new Set<number>();
+  for (let s = 0; s < catalog.size; s++) {
+    const c = catalog.seriesComponent[s]!;
+    // Host ids are below 2^26 (the catalog's own series keys assume as much): the pair fits a double exactly.
+    const key = c * 0x4000000 + catalog.seriesHost[s]!;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    counts[c]!++;
+  }
+  return counts;
 }
 
 /**
@@ -69,11 +75,13 @@ export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: Mitig
     }
   }
   const self = deps.self ?? { host: hostname(), pids: new Set([process.pid, process.ppid]) };
-  let hostCounts = new Map<string, number>();
+  // Counted at most once per batch of alerts, and only when a limit needs it.
+  let hostCounts: Int32Array | null = null;
   const componentHosts = deps.componentHosts ?? ((c: string) => {
-    let n = hostCounts.get(c);
-    if (n === undefined) hostCounts.set(c, (n = catalogHosts(ctx.catalog, c)));
-    return n;
+    const id = ctx.catalog.components.lookup(c);
+    if (id === undefined) return 0;
+    hostCounts ??= hostsPerComponent(ctx.catalog);
+    return hostCounts[id] ?? 0;
   });
   const policy = new Policy(s, new DecisionTree(executors, allow, options.components), self, ctx.hosts, componentHosts);
 
@@ -127,7 +135,7 @@ export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: Mitig
           if (queue.length === 0) return;
           const alerts = byPriority(queue, options.components);
           queue = [];
-          hostCounts = new Map();
+          hostCounts = null;
           for (const alert of alerts) {
             eventNow = Math.max(eventNow, alert.at);
             const out = policy.decide(alert, now());

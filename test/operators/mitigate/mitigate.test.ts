@@ -80,6 +80,22 @@ describe('mitigate', () => {
     });
   }
 
+  it('counts a component\'s hosts from the run\'s catalog for the blast radius', async () => {
+    const { decisions } = await runMitigate(
+      { ...OPEN_LIMITS, blast_radius: { max_share: 0.1 }, actions: { 'restart-process': { allow: ['api'], executor: recordingExecutor(logFile()) } } },
+      burst(), {},
+      (ctx) => {
+        const c = ctx.catalog;
+        // 30 hosts run api (two processes on some), 50 run web.
+        for (let h = 0; h < 30; h++) c.seriesId(c.hosts.intern(`host-${h}`), c.components.intern('api'), c.processes.intern('api'));
+        for (let h = 0; h < 10; h++) c.seriesId(c.hosts.intern(`host-${h}`), c.components.intern('api'), c.processes.intern('api-2'));
+        for (let h = 0; h < 50; h++) c.seriesId(c.hosts.intern(`host-${h}`), c.components.intern('web'), c.processes.intern('web'));
+      },
+    );
+    expect(outcomes(decisions, 'dry-run').map((d) => d.host)).toEqual(['host-0', 'host-1', 'host-2']);
+    expect(outcomes(decisions, 'skipped')[0]!.reason).toMatch(/^blast radius: 3 of api's 30 hosts/);
+  });
+
   it('every limit at once still holds, in dry-run as well (it simulates the same limits)', async () => {
     const { decisions } = await runMitigate(
       {
