@@ -57,24 +57,40 @@ export async function superviseCommand(argv: string[]): Promise<number> {
   log.info('supervising', { pid, subject, grace_ms: graceMs });
 
   const servers = (values.servers ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',');
+  let onSignal: (sig: NodeJS.Signals) => void = () => {};
   const stopSignal = new Promise<number>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
+    onSignal = (sig) => {
       log.info('stopping', { signal: sig });
       resolve(0);
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  // Retried here rather than by the client (waitOnFirstConnect), which could not be
+  // called off: a supervisor whose child has exited must be free to exit too.
   let nc: NatsConnection | null = null;
-  const connecting = openConnection({ ...connectionOptions({ servers }, `resin supervise ${component}@${host}`), waitOnFirstConnect: true })
-    .then((conn) => {
-      nc = conn;
-      serveSupervisor(conn, subject, supervisor, log, metrics);
-      return conn.flush();
-    })
-    .then(() => log.info('listening for restarts', { subject }), (err: Error) => log.error('no control channel', { error: err.message }));
+  let stopped = false;
+  const opts = connectionOptions({ servers }, `resin supervise ${component}@${host}`);
+  const connecting = (async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        nc = await openConnection(opts);
+        if (stopped) return;
+        serveSupervisor(nc, subject, supervisor, log, metrics);
+        await nc.flush();
+        log.info('listening for restarts', { subject });
+        return;
+      } catch (err) {
+        if (attempt === 0) log.warn('NATS unreachable, retrying', { servers, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 2000).unref());
+      }
+    }
+  })();
 
   const code = await Promise.race([exited, stopSignal]);
+  stopped = true;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   await supervisor.stop();
   await Promise.race([connecting, new Promise((r) => setTimeout(r, 100))]);
   await (nc as NatsConnection | null)?.drain().catch(() => {});

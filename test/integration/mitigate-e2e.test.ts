@@ -108,7 +108,7 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
         process.execPath, '-e', SERVICE, marker,
       ], { stdio: ['ignore', 'ignore', 'pipe'] });
       supervisor.stderr!.on('data', (c) => { supervisorLog += String(c); });
-      await until('the supervisor to listen', 20_000, () => supervisorLog.includes('listening for restarts'));
+      await until('the supervisor to listen', 60_000, () => supervisorLog.includes('listening for restarts'));
       const firstPid = Number(/supervising .*?pid=(\d+)/.exec(supervisorLog)![1]);
       const baseline = rssOf(firstPid);
 
@@ -182,5 +182,5 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
     } finally {
       await store.close();
     }
-  }, 150_000);
+  }, 200_000);
 });
