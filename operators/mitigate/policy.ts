@@ -28,6 +28,8 @@ export interface Outcome {
 const GLOBAL = '*';
 
 export interface PolicyState {
+  /** Whether the state was built by a dry run. */
+  dryRun: boolean;
   targets: ReturnType<TargetBook['checkpoint']>;
   global: ReturnType<RateLimit['checkpoint']>;
   cluster: ReturnType<RateLimit['checkpoint']>;
@@ -161,12 +163,18 @@ export class Policy {
 
   checkpoint(): PolicyState {
     return {
+      dryRun: this.s.dryRun,
       targets: this.targets.checkpoint(), global: this.global.checkpoint(), cluster: this.cluster.checkpoint(),
       blast: this.blast.checkpoint(), slow: this.slow.checkpoint(),
     };
   }
 
+  /**
+   * A dry run's state never carries into a real one (nor the reverse): a week of dry
+   * runs must not count as a week of slow start, nor use up a real run's rate limits.
+   */
   restore(s: PolicyState): void {
+    if (s.dryRun !== this.s.dryRun) return;
     this.targets.restore(s.targets);
     this.global.restore(s.global);
     this.cluster.restore(s.cluster);

@@ -250,6 +250,16 @@ describe('mitigate', () => {
     expect(second.decisions[0]!.reason).toMatch(/^rate limit: 1 actions within 1h/);
   });
 
+  it('a dry run\'s state does not carry into a real run: slow start begins again', async () => {
+    const log = logFile();
+    const opts = { ...OPEN_LIMITS, slow_start: { hosts: 1 }, actions: { 'restart-process': { allow: ['api'], executor: recordingExecutor(log) } } };
+    const dry = await runMitigate(opts, [[leakAlert('h1', { id: 'a' })]]);
+    const state = deserialize(serialize(dry.op.checkpoint()));
+    const real = await runMitigate({ ...opts, dry_run: false }, [[leakAlert('h2', { id: 'b' })]], {}, (_, op) => op.restore(state));
+    expect(real.decisions.map((d) => d.outcome)).toEqual(['taken', 'succeeded']);
+    expect(actionsRun(log)).toEqual(['h2 restart-process']);
+  });
+
   it('rejects a tree naming an action that has no executor, and a bad executor, naming the field', () => {
     expect(() => resolveOptions(mitigateSpec, { actions: { 'restart-process': { allow: ['a'], executor: { type: 'nope' } } } }, 'm'))
       .toThrow(ConfigError);
