@@ -39,6 +39,13 @@ export const EXECUTOR_SCHEMA: OptionsSchema = {
     headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'webhook: extra HTTP headers' },
     hook: { type: 'string', minLength: 1, description: 'agent: hook name configured on the host agent' },
   },
+  // So that `resin validate` reports a missing field, not only the run that builds the executor.
+  allOf: [
+    { if: { properties: { type: { const: 'systemctl' } } }, then: { properties: { unit: {} }, required: ['unit'] } },
+    { if: { properties: { type: { const: 'exec' } } }, then: { properties: { argv: {} }, required: ['argv'] } },
+    { if: { properties: { type: { const: 'webhook' } } }, then: { properties: { url: {} }, required: ['url'] } },
+    { if: { properties: { type: { const: 'agent' } } }, then: { properties: { hook: {} }, required: ['hook'] } },
+  ],
 };
 
 const NEEDS: Record<ExecutorType, keyof ExecutorConfig | null> = {

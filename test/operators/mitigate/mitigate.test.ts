@@ -266,7 +266,9 @@ describe('mitigate', () => {
     const { ctx } = testContext('m');
     expect(() => mitigate(resolveOptions(mitigateSpec, { components: { api: { tree: ['script'] } } }), ctx))
       .toThrow(/components\.api\.tree: "script" has no entry under actions/);
-    expect(() => mitigate(resolveOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec' } } } }), ctx))
-      .toThrow(/actions\.script\.executor: "argv" is required for a exec executor/);
+    expect(() => resolveOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec' } } } }, 'm'))
+      .toThrow(/node "m": options\.actions\.script\.executor\.argv: is required/);
+    expect(() => mitigate(resolveOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec', argv: ['x'], url: 'http://h' } } } }), ctx))
+      .toThrow(/actions\.script\.executor: "url" does not apply to a exec executor/);
   });
 });
