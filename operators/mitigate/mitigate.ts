@@ -37,6 +37,12 @@ function hostsPerComponent(catalog: SeriesCatalog): Int32Array {
   return counts;
 }
 
+export interface MitigateInstance extends OperatorInstance<Alert, MitigationDecision>, Checkpointable {
+  /** Resolves once no action is running (and their outcomes have been emitted). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * `mitigate`: leak alerts in, mitigation decisions out (docs/mitigation.md). Alerts that
  * arrive together (one batch of detection) are decided in priority order; each
@@ -49,12 +55,6 @@ function hostsPerComponent(catalog: SeriesCatalog): Int32Array {
  *   alerts:    --open(A)-----------------------resolved(A)--|
  *   actions:   --taken(A)--succeeded(A)--------stopped(A)---|
  */
-export interface MitigateInstance extends OperatorInstance<Alert, MitigationDecision>, Checkpointable {
-  /** Resolves once no action is running (and their outcomes have been emitted). */
-  settled(): Promise<void>;
-  close(): Promise<void>;
-}
-
 export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: MitigateDeps = {}): MitigateInstance {
   const s = settingsOf(options);
   const nats = new SharedConnection(options.nats, `resin ${ctx.id}`);
@@ -127,7 +127,9 @@ export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: Mitig
             .then((result) => {
               emit(policy.finished(job, result, now()));
               audit();
-            });
+            })
+            // Outside any batch, a failing sink downstream must fail the run, not vanish.
+            .catch((err: unknown) => sub.error(err));
           const done = work.finally(() => running.delete(done));
           running.add(done);
         };
