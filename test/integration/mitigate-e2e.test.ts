@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -18,6 +18,7 @@ import { Metrics } from '../../engine/metrics.js';
 import type { MitigationDecision } from '../../engine/mitigation.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { alive, rssOf, until } from '../helpers/processes.js';
 
 /**
  * Detection to mitigation on this machine. `resin supervise` (the real command, as its
@@ -37,28 +38,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SERVICE = 'const kept = []; const leaking = process.env.RESIN_SUPERVISED_RESTARTS === "0"; '
   + 'setInterval(() => { if (leaking) kept.push(Buffer.alloc(1 << 20, 1)); }, 100);';
-
-function rssOf(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The shipped scaled pipeline, pointed at this test's server, with mitigation acting for real. */
 function withMitigation(url: string) {

@@ -8,16 +8,7 @@ import { serveSupervisor } from '../../../connectors/executors/supervisorControl
 import { silentLogger } from '../../../engine/log.js';
 import { Metrics } from '../../../engine/metrics.js';
 import { describeNats, useNatsServer } from '../../helpers/nats.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    // A zombie still answers kill(0); /proc says whether it is one.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { alive } from '../../helpers/processes.js';
 
 /** A service that forks a worker; both ignore SIGTERM unless `polite`. The worker's pid goes to stdout. */
 function service(polite: boolean): string[] {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../../engine/cli/paths.js';
+import { alive } from '../../helpers/processes.js';
 
 /**
  * `resin supervise` as its own process (started through the TypeScript loader: seconds
@@ -18,15 +19,6 @@ function supervise(args: string[]) {
   proc.stdout!.on('data', (c) => { out += String(c); });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return { proc, exited, log: () => err, out: () => out };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('resin supervise (command line)', () => {

@@ -2,33 +2,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { actionLog } from '../../../connectors/actions/action-log.js';
 import { DuckDbStore } from '../../../connectors/duckdb/store.js';
 import type { Alert } from '../../../engine/alert.js';
-import { main } from '../../../engine/cli/main.js';
 import type { MitigationDecision } from '../../../engine/mitigation.js';
 import { resolveOptions } from '../../../engine/pipeline/options.js';
 import type { NodeContext } from '../../../engine/spec.js';
 import { mitigate, mitigateSpec } from '../../../operators/mitigate/mitigate.js';
+import { runCli } from '../../helpers/processes.js';
 import { testContext } from '../../helpers/samples.js';
 import { leakAlert, recordingExecutor } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resin-audit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('mitigation audit', () => {
   it('records every decision in the DuckDB state file and as NDJSON; `resin mitigations` lists them', async () => {
@@ -62,20 +49,20 @@ describe('mitigation audit', () => {
     const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MitigationDecision);
     expect(lines).toEqual(written);
 
-    const json = await cli(['mitigations', '--state', state, '--format', 'json']);
+    const json = await runCli(['mitigations', '--state', state, '--format', 'json']);
     expect(json.code).toBe(0);
     const rows = json.out.trim().split('\n').map((l) => JSON.parse(l) as MitigationDecision);
     expect(rows.map((r) => `${r.alert_id}:${r.outcome}:${r.action ?? '-'}`)).toEqual(['a1:dry-run:restart-process', 'a2:skipped:-', 'a1:stopped:restart-process']);
     expect(rows[1]!.reason).toMatch(/web is on no allow-list/);
     expect(rows[0]).toEqual(written[0]);
 
-    const table = await cli(['mitigations', '--state', state, '--alert', 'a1']);
+    const table = await runCli(['mitigations', '--state', state, '--alert', 'a1']);
     expect(table.code).toBe(0);
     const tableLines = table.out.trim().split('\n');
     expect(tableLines[0]).toMatch(/^decided_at\s+outcome\s+action\s+component\s+host\s+pid\s+alert_id\s+reason$/);
     expect(tableLines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['dry-run', 'stopped']);
 
-    const missing = await cli(['mitigations', '--state', join(dir, 'nope.duckdb')]);
+    const missing = await runCli(['mitigations', '--state', join(dir, 'nope.duckdb')]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/no state file at/);
   });
