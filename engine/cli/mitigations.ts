@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
-import { UsageError } from '../errors.js';
+import { SourceError, UsageError } from '../errors.js';
 import { resolveRunConfig } from '../ops/config.js';
 
 const COLUMNS = ['decided_at', 'outcome', 'action', 'component', 'host', 'pid', 'alert_id', 'reason'] as const;
@@ -33,7 +33,13 @@ export async function mitigationsCommand(argv: string[]): Promise<number> {
     params.push(value);
     where.push(`${column} = $${params.length}`);
   }
-  const store = await DuckDbStore.open(state);
+  let store: DuckDbStore;
+  try {
+    store = await DuckDbStore.open(state);
+  } catch (err) {
+    // Most often a running `resin run` holds the file: DuckDB lets one process open it.
+    throw new SourceError(`${(err as Error).message} (is \`resin run\` using it? DuckDB lets one process hold a state file)`, { cause: err });
+  }
   try {
     const rows = await store.query(
       `SELECT * FROM (SELECT * FROM mitigations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
