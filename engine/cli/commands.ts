@@ -87,7 +87,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     usage: 'resin mitigations [--state PATH] [--alert ID] [--component C] [--outcome O] [--limit N] [--format text|json]',
     summary: 'List the mitigation audit recorded in a state file: every decision, taken, skipped and why, or dry-run.',
     options: [
-      ['--state PATH', 'DuckDB state file (default: data/resin.duckdb, env RESIN_STATE); not while `resin run` holds it'],
+      ['--state PATH', 'DuckDB state file (default: data/resin.duckdb, env RESIN_STATE); a copy if `resin run` holds it'],
       ['--alert ID, --component C, --outcome O', 'only decisions of this alert, component or outcome (taken, dry-run, skipped, ...)'],
       ['--limit N', 'the newest N decisions (default 1000)'],
       ['--format F', 'text (a table) or json (NDJSON, every field)'],

@@ -37,8 +37,8 @@ export async function mitigationsCommand(argv: string[]): Promise<number> {
   try {
     store = await DuckDbStore.open(state);
   } catch (err) {
-    // Most often a running `resin run` holds the file: DuckDB lets one process open it.
-    throw new SourceError(`${(err as Error).message} (is \`resin run\` using it? DuckDB lets one process hold a state file)`, { cause: err });
+    // Most often a running `resin run` holds the file, and DuckDB locks it.
+    throw new SourceError(`${(err as Error).message} (if \`resin run\` holds it, read a copy)`, { cause: err });
   }
   try {
     const rows = await store.query(
