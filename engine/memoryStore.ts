@@ -1,3 +1,4 @@
+import type { MitigationDecision } from './mitigation.js';
 import type { BucketRows, StateStore } from './state.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
@@ -13,6 +14,8 @@ export class MemoryStore implements StateStore {
   /** Rollup batches by period start; a period written again replaces the earlier one. */
   readonly rollups = new Map<number, RollupBatch>();
   readonly buckets = new Map<number, BucketRows>();
+  /** The audit, oldest first; bounded by `expireDecisions`. */
+  readonly decisions: MitigationDecision[] = [];
   private readonly checkpoints = new Map<string, Uint8Array>();
   /** The latest `expire` bound asked for. */
   expiredBefore = -Infinity;
@@ -41,6 +44,16 @@ export class MemoryStore implements StateStore {
     this.expiredBefore = before;
     for (const start of this.rollups.keys()) if (start < before) this.rollups.delete(start);
     for (const start of this.buckets.keys()) if (start < before) this.buckets.delete(start);
+  }
+
+  async recordDecisions(rows: readonly MitigationDecision[]): Promise<void> {
+    for (const row of rows) this.decisions.push({ ...row });
+  }
+
+  async expireDecisions(before: number): Promise<void> {
+    let n = 0;
+    while (n < this.decisions.length && this.decisions[n]!.decided_at < before) n++;
+    this.decisions.splice(0, n);
   }
 
   async loadCheckpoint(key: string): Promise<Uint8Array | null> {

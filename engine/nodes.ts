@@ -9,6 +9,9 @@ import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
+import { mitigateSpec } from '../operators/mitigate/mitigate.js';
+import { actionLogSpec } from '../connectors/actions/action-log.js';
+import { actionNatsSpec } from '../connectors/actions/action-nats.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
 
@@ -25,6 +28,9 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   discardSpec,
   natsSourceSpec,
   alertNatsSpec,
+  mitigateSpec,
+  actionLogSpec,
+  actionNatsSpec,
 ];
 
 let registry: Registry | null = null;

@@ -1,3 +1,4 @@
+import type { MitigationDecision } from './mitigation.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
 
@@ -17,6 +18,10 @@ export interface StateStore {
   appendBuckets(rows: BucketRows): Promise<void>;
   /** Delete rollups and bucket counts older than `before` (event-time ms). */
   expire(before: number): Promise<void>;
+  /** Append mitigation decisions to the audit (`resin mitigations` lists them). */
+  recordDecisions(rows: readonly MitigationDecision[]): Promise<void>;
+  /** Delete audited decisions decided before `before` (wall-clock ms). */
+  expireDecisions(before: number): Promise<void>;
   /** Latest checkpoint saved under `key`, or null. */
   loadCheckpoint(key: string): Promise<Uint8Array | null>;
   saveCheckpoint(key: string, state: Uint8Array): Promise<void>;

@@ -7,7 +7,9 @@ import {
 import type { BucketRows, StateStore } from '../../engine/state.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SeriesCatalog } from '../../engine/telemetry/series.js';
+import type { MitigationDecision } from '../../engine/mitigation.js';
 import { ChunkAppender } from './chunks.js';
+import { appendDecisions, DECISIONS_SCHEMA } from './decisions.js';
 import { SeriesIds, type NameIds } from './dimensions.js';
 
 /**
@@ -119,7 +121,7 @@ export class DuckDbStore implements StateStore {
     }
     const conn = await instance.connect();
     try {
-      await conn.run(SCHEMA);
+      await conn.run(SCHEMA + DECISIONS_SCHEMA);
       const dims = new SeriesIds();
       for (const names of [dims.hosts, dims.components, dims.processes, dims.attrs]) {
         const rows = (await conn.runAndReadAll(`SELECT id, name FROM ${names.table}`)).getRows();
@@ -256,6 +258,18 @@ export class DuckDbStore implements StateStore {
     return this.write(`the expiry of periods before ${new Date(bound).toISOString()}`, async () => {
       await this.conn.run('DELETE FROM rollups WHERE start < $1', [bound]);
       await this.conn.run('DELETE FROM buckets WHERE start < $1', [bound]);
+    });
+  }
+
+  async recordDecisions(rows: readonly MitigationDecision[]): Promise<void> {
+    if (rows.length === 0) return;
+    return this.write(`${rows.length} mitigation decisions`, () => appendDecisions(this.conn, rows));
+  }
+
+  async expireDecisions(before: number): Promise<void> {
+    if (!Number.isFinite(before)) return;
+    return this.write('the expiry of old mitigation decisions', async () => {
+      await this.conn.run('DELETE FROM mitigations WHERE decided_at < $1', [Math.floor(before)]);
     });
   }
 

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { HostAgent } from '../../connectors/agent/agent.js';
+import { HostHooks, serveHooks } from '../../connectors/agent/hooks.js';
+import { agentSubject } from '../../connectors/executors/commands.js';
 import { CyclePublisher } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
 import { HostSampler } from '../../connectors/agent/sampler.js';
-import { connectionOptions, type NatsConnectionOptions } from '../../connectors/nats/connection.js';
+import { connectionOptions, openConnection, type NatsConnectionOptions } from '../../connectors/nats/connection.js';
 import { isPublishableSubject, TELEMETRY_PREFIX } from '../../connectors/nats/subjects.js';
 import { toMs } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -44,7 +46,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       servers: { type: 'string' }, interval: { type: 'string' }, host: { type: 'string' }, rules: { type: 'string' },
       once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, prefix: { type: 'string' }, publish: { type: 'string' },
       buffer: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' }, 'no-cgroups': { type: 'boolean' },
-      region: { type: 'string' }, cluster: { type: 'string' },
+      region: { type: 'string' }, cluster: { type: 'string' }, hooks: { type: 'string' },
       name: { type: 'string' }, token: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' },
       'nkey-seed-file': { type: 'string' }, creds: { type: 'string' },
       'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
@@ -85,6 +87,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     throw new UsageError(`NATS connection: ${(err as Error).message}`);
   }
   const rules = values.rules !== undefined ? ComponentRules.load(values.rules) : new ComponentRules();
+  const hooks = values.hooks !== undefined ? HostHooks.load(values.hooks) : null;
 
   const log = createLogger({ format, level: level as LogLevel });
   const metrics = new Metrics();
@@ -125,9 +128,18 @@ export async function agentCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Hooks get a connection of their own: a command must not queue behind buffered telemetry.
+  const commands = hooks ? openConnection({ ...connection, waitOnFirstConnect: true }).then((nc) => {
+    serveHooks(nc, agentSubject(host), hooks, log, metrics);
+    log.info('serving hooks', { subject: agentSubject(host), hooks: hooks.size });
+    return nc;
+  }) : null;
+  commands?.catch((err: Error) => log.error('cannot serve hooks', { error: err.message }));
   try {
     await agent.run(intervalMs, stop.signal);
   } finally {
+    const nc = await Promise.race([commands?.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 100))]);
+    await nc?.drain().catch(() => {});
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await publisher.close();

@@ -47,13 +47,14 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
   },
   agent: {
-    usage: 'resin agent [--servers URL] [--interval 60s] [--host NAME] [--rules FILE] [--once] [--dry-run]',
+    usage: 'resin agent [--servers URL] [--interval 60s] [--host NAME] [--rules FILE] [--hooks FILE] [--once] [--dry-run]',
     summary: 'Sample the memory of every process on this host every interval and publish it to NATS as Arrow (one message per component).',
     options: [
       ['--servers URL', 'NATS server(s), comma-separated (default nats://127.0.0.1:4222, env NATS_URL)'],
       ['--interval D', 'time between cycles, e.g. 60s or 5m (default 60s); cycles start on multiples of it'],
       ['--host NAME', 'host name in the samples (default: this machine\'s)'],
       ['--rules FILE', 'YAML/JSON rules mapping processes to components (default: component = executable name)'],
+      ['--hooks FILE', 'YAML hooks the engine may run on this host by name, answered on resin.cmd.<host> (docs/mitigation.md)'],
       ['--once', 'sample and publish once, then exit (1 if NATS could not take it)'],
       ['--dry-run', 'sample once and print the samples as NDJSON; nothing is published'],
       ['--memory M', 'rss (VmRSS, default) or anon (RssAnon: resident memory without file cache)'],
@@ -67,6 +68,29 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--nkey-seed-file F, --creds F', 'NATS nkey seed file, or credentials (JWT) file'],
       ['--tls-ca F, --tls-cert F, --tls-key F', 'TLS: CA bundle, client certificate and key (PEM)'],
       ['--log-format F, --log-level L', 'as for `resin run`'],
+    ],
+  },
+  supervise: {
+    usage: 'resin supervise [--component NAME] [--host H] [--servers URL] [--grace 10s] -- CMD ARGS...',
+    summary: 'Run a service as a child in its own process group and restart it when the engine asks (on NATS, resin.cmd.<host>.<component>).',
+    options: [
+      ['--component NAME', 'component the service belongs to, as the agent labels it (default: the command\'s name)'],
+      ['--host H', 'host name the engine knows this host by (default: this machine\'s)'],
+      ['--servers URL', 'NATS server(s), comma-separated (default nats://127.0.0.1:4222, env NATS_URL)'],
+      ['--grace D', 'time between SIGTERM to the group and SIGKILL (default 10s)'],
+      ['--prefix P', 'command subject prefix (default resin.cmd)'],
+      ['--log-format F, --log-level L', 'as for `resin run`'],
+      ['', 'the child sees RESIN_SUPERVISED_RESTARTS (0, then 1, 2, ...); when it exits by itself, so does the supervisor, with its code'],
+    ],
+  },
+  mitigations: {
+    usage: 'resin mitigations [--state PATH] [--alert ID] [--component C] [--outcome O] [--limit N] [--format text|json]',
+    summary: 'List the mitigation audit recorded in a state file: every decision, taken, skipped and why, or dry-run.',
+    options: [
+      ['--state PATH', 'DuckDB state file (default: data/resin.duckdb, env RESIN_STATE); a copy if `resin run` holds it'],
+      ['--alert ID, --component C, --outcome O', 'only decisions of this alert, component or outcome (taken, dry-run, skipped, ...)'],
+      ['--limit N', 'the newest N decisions (default 1000)'],
+      ['--format F', 'text (a table) or json (NDJSON, every field)'],
     ],
   },
   validate: {

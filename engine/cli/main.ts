@@ -6,13 +6,15 @@ import { COMMANDS, commandHelp, mainHelp } from './commands.js';
 import { demoCommand } from './demo.js';
 import { graphCommand, typesCommand, validateCommand } from './inspect.js';
 import { PACKAGE_ROOT } from './paths.js';
+import { mitigationsCommand } from './mitigations.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
+import { superviseCommand } from './supervise.js';
 
 const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   replay: replayCommand, run: runCommand, demo: demoCommand,
   validate: validateCommand, graph: graphCommand, types: typesCommand,
-  agent: agentCommand,
+  agent: agentCommand, supervise: superviseCommand, mitigations: mitigationsCommand,
 };
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line or pipeline definition. */
@@ -32,7 +34,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`resin: unknown command "${command}"\n\n${mainHelp()}\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // After `--`, flags belong to the supervised command.
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     process.stdout.write(commandHelp(command) + '\n');
     return 0;
   }
