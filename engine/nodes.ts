@@ -9,6 +9,7 @@ import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { otlpSourceSpec } from '../connectors/otlp/otlp.js';
+import { prometheusSourceSpec } from '../connectors/prometheus/prometheus.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
@@ -27,6 +28,7 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   natsSourceSpec,
   alertNatsSpec,
   otlpSourceSpec,
+  prometheusSourceSpec,
 ];
 
 let registry: Registry | null = null;
