@@ -86,8 +86,12 @@ export function mapRequest(req: MetricsRequest, m: OtlpMapping, wanted: Readonly
           continue;
         }
         for (const p of points) {
-          const attrs: Attrs = new Map(resource);
-          addAttributes(attrs, p.attributes);
+          // Most points carry no attributes of their own (the hostmetrics scraper's never do): no copy then.
+          let attrs = resource;
+          if (p.attributes && p.attributes.length > 0) {
+            attrs = new Map(resource);
+            addAttributes(attrs, p.attributes);
+          }
           fill(raw, attrs, p, m);
           sink(raw, () => pointRecord(metric, attrs, p), null);
         }

@@ -255,8 +255,14 @@ export function otlpSource(options: OtlpSourceOptions, ctx: NodeContext): Source
       const s = server;
       server = null;
       if (s !== null) {
+        // Keep-alive connections of exporters would hold close() open: idle ones go now,
+        // busy ones (answering 503 above) once they are written, or after a grace period.
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeIdleConnections();
-        await new Promise<void>((resolve) => s.close(() => resolve()));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((r) => { timer = setTimeout(r, 2000); })]);
+        clearTimeout(timer);
+        s.closeAllConnections();
       }
     },
   };
