@@ -1,23 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { makeSampleBatch, utf8Data } from '../../engine/telemetry/arrowData.js';
 import type { Logger } from '../../engine/log.js';
+import { KERNEL_MEMINFO, KERNEL_SLAB, RECLAIMABLE_SUFFIX } from '../../engine/telemetry/kernel.js';
 import { MEMINFO_COUNTERS, parseMeminfo, RECLAIMABLE_COUNTERS } from './meminfo.js';
 import type { ComponentSamples } from './sampler.js';
 import { parseSlabinfo, Reclaimability } from './slabinfo.js';
 
 /**
- * Kernel memory as components (docs/telemetry.md, "Kernel memory"): a component
- * under `kernel.` is kernel memory, and the suffix `.reclaimable` marks memory the
- * kernel frees under pressure. The process label names the slab cache or the
- * meminfo counter. Carrying reclaimability in the component name keeps the sample
- * schema as it is, and splits what should be compared apart: a dentry cache that
- * grows with the file system is not a leak, and level-1 detection, which is per
- * component, would otherwise count it with the caches that never shrink (RESIN's
- * kernel components are likewise pool tag x pool type).
+ * Kernel memory as components (engine/telemetry/kernel.ts): reclaimability is carried
+ * in the component name, which keeps the sample schema as it is and splits what should
+ * be compared apart: a dentry cache that grows with the file system is not a leak, and
+ * level-1 detection, which is per component, would otherwise count it with the caches
+ * that never shrink (RESIN's kernel components are likewise pool tag x pool type).
  */
-export const KERNEL_SLAB = 'kernel.slab';
-export const KERNEL_MEMINFO = 'kernel.meminfo';
-export const RECLAIMABLE_SUFFIX = '.reclaimable';
+export { KERNEL_MEMINFO, KERNEL_SLAB, RECLAIMABLE_SUFFIX };
 
 export interface KernelSamplerOptions {
   readonly host: string;

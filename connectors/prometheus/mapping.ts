@@ -1,4 +1,4 @@
-import { KERNEL_MEMINFO, RECLAIMABLE_SUFFIX } from '../agent/kernel.js';
+import { KERNEL_MEMINFO, RECLAIMABLE_SUFFIX } from '../../engine/telemetry/kernel.js';
 import { MEMINFO_COUNTERS, RECLAIMABLE_COUNTERS } from '../agent/meminfo.js';
 
 /**

@@ -8,6 +8,7 @@ import { ComponentRules } from '../../../connectors/agent/rules.js';
 import { HostSampler } from '../../../connectors/agent/sampler.js';
 import { parseSlabinfo } from '../../../connectors/agent/slabinfo.js';
 import { createLogger } from '../../../engine/log.js';
+import { isKernelComponent, isReclaimableKernelComponent } from '../../../engine/telemetry/kernel.js';
 import { rowObject } from '../../../engine/telemetry/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resin-kernel-'));
@@ -72,6 +73,9 @@ describe('kernel sampler', () => {
       ['SUnreclaim', 2000 * 1024], ['VmallocUsed', 900 * 1024], ['Percpu', 128 * 1024], ['PageTables', 700 * 1024],
     ]);
     expect(by(`${KERNEL_MEMINFO}.reclaimable`)).toEqual([['SReclaimable', 3000 * 1024]]);
+    expect(rows.every((r) => isKernelComponent(r.component as string))).toBe(true);
+    expect(rows.filter((r) => isReclaimableKernelComponent(r.component as string)).map((r) => r.process)).toEqual(['dentry', 'SReclaimable']);
+    expect(isKernelComponent('kernelsvc')).toBe(false);
     for (const r of rows) {
       expect(r).toMatchObject({ ts: 60_000, host: 'h1', cluster: 'c1', host_mem: 2048000 * 1024 });
       expect(r.pid).toBeUndefined();
