@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import root from '@opentelemetry/otlp-transformer/build/src/generated/root.js';
 import { KernelSampler } from '../../connectors/agent/kernel.js';
+import { METRICS_REQUEST } from '../../connectors/otlp/decode.js';
 import { otlpSource, otlpSourceSpec, type OtlpSourceOptions } from '../../connectors/otlp/otlp.js';
 import { parseExposition } from '../../connectors/prometheus/exposition.js';
 import { MemoryDeadLetter } from '../../engine/deadLetter.js';
@@ -32,9 +32,7 @@ const REQUESTS = flag('requests', 200);
 /** Requests in flight at once (a Collector's sending queue has 10 consumers by default). */
 const CONCURRENCY = flag('concurrency', 8);
 
-type Encode = { encode(m: unknown): { finish(): Uint8Array }; fromObject(o: unknown): unknown; toObject(m: unknown, o: unknown): unknown };
-const Request = (root as unknown as { opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: Encode } } } } } })
-  .opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+const Request = METRICS_REQUEST;
 
 function request(points: number, ts: number): unknown {
   const nanos = String(BigInt(ts) * 1_000_000n);
@@ -80,7 +78,7 @@ async function otlp(encoding: 'protobuf' | 'json'): Promise<number> {
   const drain = (async () => { for await (const _ of source.read()) { /* the graph takes it at once */ } })();
   const url = `http://127.0.0.1:${port}/v1/metrics`;
   await new Promise((r) => setTimeout(r, 200));
-  const msg = Request.fromObject(request(POINTS, Date.now()));
+  const msg = Request.fromObject(request(POINTS, Date.now()) as Record<string, unknown>);
   const body = encoding === 'json' ? JSON.stringify(Request.toObject(msg, { longs: String })) : Request.encode(msg).finish();
   const headers = { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' };
   const t0 = performance.now();

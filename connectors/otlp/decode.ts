@@ -48,14 +48,20 @@ export interface MetricsRequest {
   resourceMetrics?: ResourceMetrics[] | null;
 }
 
-interface MessageType {
+/** The generated message classes this package uses: decode, JSON mapping, encode. */
+export interface MessageType {
   decode(bytes: Uint8Array): unknown;
   fromObject(object: Record<string, unknown>): unknown;
+  toObject(message: unknown, options?: Record<string, unknown>): Record<string, unknown>;
+  encode(message: unknown): { finish(): Uint8Array };
 }
 
-const REQUEST = (root as unknown as {
-  opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: MessageType } } } } };
-}).opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+const V1 = (root as unknown as {
+  opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: MessageType; ExportMetricsServiceResponse: MessageType } } } } };
+}).opentelemetry.proto.collector.metrics.v1;
+export const METRICS_REQUEST: MessageType = V1.ExportMetricsServiceRequest;
+export const METRICS_RESPONSE: MessageType = V1.ExportMetricsServiceResponse;
+const REQUEST = METRICS_REQUEST;
 
 /** A request that cannot be read; `status` is the HTTP answer. */
 export class OtlpRequestError extends Error {

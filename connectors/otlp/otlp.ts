@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import protobuf from 'protobufjs/minimal.js';
-import root from '@opentelemetry/otlp-transformer/build/src/generated/root.js';
 import { toMs } from '../../engine/duration.js';
 import { formatHttpAddress, parseHttpAddress } from '../../engine/ops/address.js';
 import { durationSchema } from '../../engine/pipeline/options.js';
@@ -9,7 +8,7 @@ import { SampleBatchBuilder } from '../../engine/telemetry/builder.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { SampleRow, validateSample } from '../../engine/telemetry/validate.js';
 import { Inbox } from '../nats/inbox.js';
-import { decodeMetricsRequest, encodingOf, inflate, OtlpRequestError, type OtlpEncoding } from './decode.js';
+import { decodeMetricsRequest, encodingOf, inflate, METRICS_RESPONSE, OtlpRequestError, type OtlpEncoding } from './decode.js';
 import { MAPPING_PROPERTIES, mapRequest, type OtlpMapping } from './mapping.js';
 
 export interface OtlpSourceOptions extends OtlpMapping {
@@ -24,12 +23,6 @@ export interface OtlpSourceOptions extends OtlpMapping {
   /** Largest request body, bytes (after gzip is undone). */
   max_body_bytes: number;
 }
-
-const RESPONSE = (root as unknown as {
-  opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceResponse: {
-    encode(m: unknown): { finish(): Uint8Array };
-  } } } } } };
-}).opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
 
 /** google.rpc.Status codes the protocol asks for on errors. */
 const RPC_CODE: Record<number, number> = { 400: 3, 413: 3, 415: 3, 429: 8, 503: 14 };
@@ -99,7 +92,7 @@ export function otlpSource(options: OtlpSourceOptions, ctx: NodeContext): Source
     const partial = rejected > 0 ? { rejectedDataPoints: rejected, errorMessage: message } : null;
     const body = encoding === 'json'
       ? Buffer.from(JSON.stringify(partial ? { partialSuccess: { ...partial, rejectedDataPoints: String(rejected) } } : {}))
-      : Buffer.from(RESPONSE.encode(partial ? { partialSuccess: partial } : {}).finish());
+      : Buffer.from(METRICS_RESPONSE.encode(partial ? { partialSuccess: partial } : {}).finish());
     res.writeHead(200, { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-protobuf' });
     res.end(body);
   }
