@@ -143,7 +143,12 @@ export function otlpSource(options: OtlpSourceOptions, ctx: NodeContext): Source
       return refused(res, encoding, 429, `${pendingRows} rows are waiting to be processed`, true);
     }
     const body = await readBody(req, options.max_body_bytes);
-    if (body === null) return refused(res, encoding, 413, `body larger than ${options.max_body_bytes} bytes`);
+    if (body === 'gone') return;
+    if (body === 'too_large') {
+      const err = new OtlpRequestError(413, `body larger than ${options.max_body_bytes} bytes`);
+      refuseRequest(n, Buffer.alloc(0), err);
+      return refused(res, encoding, 413, err.message);
+    }
     let rejected = 0;
     let firstProblem = '';
     let added = 0;
@@ -261,12 +266,16 @@ export function otlpSource(options: OtlpSourceOptions, ctx: NodeContext): Source
   };
 }
 
-/** The request body, or null once it passes `max` bytes (the rest is drained unread). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
+/**
+ * The request body; `too_large` once it passes `max` bytes (the rest is drained
+ * unread); `gone` when the client hung up before sending all of it.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too_large' | 'gone'> {
+  return new Promise((resolve) => {
     const parts: Buffer[] = [];
     let size = 0;
     let over = false;
+    let ended = false;
     req.on('data', (chunk: Buffer) => {
       if (over) return;
       size += chunk.byteLength;
@@ -277,8 +286,13 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
       }
       parts.push(chunk);
     });
-    req.on('end', () => resolve(over ? null : Buffer.concat(parts)));
-    req.on('error', reject);
+    req.on('end', () => {
+      ended = true;
+      resolve(over ? 'too_large' : Buffer.concat(parts));
+    });
+    // A client that hangs up mid-body never sends 'end': without this the handler would wait forever.
+    req.on('close', () => { if (!ended) resolve('gone'); });
+    req.on('error', () => resolve('gone'));
   });
 }
 

@@ -109,13 +109,13 @@ const otlpJson = (points: { host?: string; value: number; timeMs: number }[]) =>
 });
 
 describe('otlp source: bad requests', () => {
-  it('answers 400 (415 for a wrong type) with the reason, counts and dead-letters each, and reports refused points as partial success', async () => {
+  it('answers 400 (413 too large, 415 a wrong type) with the reason, counts and dead-letters each, and reports refused points as partial success', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/v1/metrics`;
     const pipeline = join(dir, 'otlp-min.yaml');
     writeFileSync(pipeline, [
       'name: otlp-min', 'nodes:',
-      '  telemetry:', '    type: otlp', `    options: { listen: "127.0.0.1:${port}", max_wait: 20ms }`,
+      '  telemetry:', '    type: otlp', `    options: { listen: "127.0.0.1:${port}", max_wait: 20ms, max_body_bytes: 4096 }`,
       '  ordered:', '    type: watermark', '    inputs: [telemetry]',
       '  sink:', '    type: discard', '    inputs: [ordered]',
     ].join('\n'));
@@ -135,6 +135,8 @@ describe('otlp source: bad requests', () => {
         ['a JSON array', post('[1, 2]', json), 400, /not an object/],
         ['gzip that is not', post('plain', { ...json, 'content-encoding': 'gzip' }), 400, /gzip/],
         ['a media type of its own', post('x', { 'content-type': 'text/plain' }), 415, /Content-Type/],
+        ['a body over max_body_bytes', post('{"resourceMetrics": []}'.padEnd(10_000), json), 413, /larger than 4096 bytes/],
+        ['gzip that inflates past it', post(gzipSync(Buffer.alloc(100_000, 32)), { ...json, 'content-encoding': 'gzip' }), 413, /inflates to more than 4096/],
       ];
       for (const [what, response, status, reason] of cases) {
         const r = await response;
@@ -156,11 +158,12 @@ describe('otlp source: bad requests', () => {
     }
     expect(metrics.total('otlp_requests', { code: '400' })).toBe(5);
     expect(metrics.total('otlp_requests', { code: '415' })).toBe(1);
-    expect(metrics.byLabel('samples_rejected', 'reason')).toEqual({ invalid_otlp: 6, missing_field: 1 });
+    expect(metrics.total('otlp_requests', { code: '413' })).toBe(2);
+    expect(metrics.byLabel('samples_rejected', 'reason')).toEqual({ invalid_otlp: 8, missing_field: 1 });
     expect(metrics.total('otlp_points', { result: 'accepted' })).toBe(1);
     expect(metrics.total('otlp_points', { result: 'ignored' })).toBe(2);
     const letters = readFileSync(deadLetter, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(letters.filter((l) => l.reason === 'invalid_otlp')).toHaveLength(6);
+    expect(letters.filter((l) => l.reason === 'invalid_otlp')).toHaveLength(8);
     const missing = letters.find((l) => l.reason === 'missing_field')!;
     expect(missing).toMatchObject({ field: 'host', record: { metric: 'process.memory.usage', value: 60 * MB } });
   }, 60_000);
