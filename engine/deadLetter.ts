@@ -9,6 +9,8 @@ export const REJECT_REASONS = [
   'invalid_json', // not parseable as JSON, or not a JSON object
   'invalid_csv', // wrong number of fields, broken quoting
   'invalid_arrow', // Arrow bytes that cannot be decoded, or a schema without the required columns
+  'invalid_otlp', // an OTLP/HTTP request that cannot be decoded (the whole request)
+  'invalid_exposition', // a line of Prometheus text exposition that cannot be parsed
   'line_too_long', // a line longer than the reader's limit (kept truncated)
   'missing_field', // ts, host, component or rss absent or null
   'wrong_type', // a field of the wrong JSON type, or a CSV value that is not a number

@@ -8,6 +8,8 @@ import { bucketizeSpec } from '../operators/level1/bucketize.js';
 import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
+import { otlpSourceSpec } from '../connectors/otlp/otlp.js';
+import { prometheusSourceSpec } from '../connectors/prometheus/prometheus.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { mitigateSpec } from '../operators/mitigate/mitigate.js';
 import { actionLogSpec } from '../connectors/actions/action-log.js';
@@ -31,6 +33,8 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   mitigateSpec,
   actionLogSpec,
   actionNatsSpec,
+  otlpSourceSpec,
+  prometheusSourceSpec,
 ];
 
 let registry: Registry | null = null;

@@ -53,7 +53,7 @@ export class HostAgent {
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000;
     this.counters.cycles.value++;
-    this.counters.samples.value += sampled.processes + sampled.cgroupRows;
+    this.counters.samples.value += sampled.processes + sampled.cgroupRows + sampled.kernelRows;
     this.counters.vanished.value += sampled.vanished;
     this.counters.unreadable.value += sampled.unreadable;
     this.publisher.enqueue(messages);

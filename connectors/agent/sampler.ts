@@ -1,6 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import { makeSampleBatch, utf8Data } from '../../engine/telemetry/arrowData.js';
 import type { SampleColumns } from '../../engine/telemetry/schema.js';
+import type { KernelSampler } from './kernel.js';
 import { Procfs, ProcStatus } from './procfs.js';
 import { ComponentRules, executableName, type Placement } from './rules.js';
 
@@ -15,6 +16,8 @@ export interface SamplerOptions {
   readonly region?: string;
   readonly cluster?: string;
   readonly procfs?: Procfs;
+  /** Also report kernel memory (slab caches, meminfo counters) as `kernel.*` components. */
+  readonly kernel?: KernelSampler;
   /** Cycles after which a known process's command line and cgroup are read again (default 10). */
   readonly refreshEvery?: number;
 }
@@ -38,6 +41,8 @@ export interface Cycle {
   readonly unreadable: number;
   /** Kernel threads and zombies: no resident memory to report. */
   readonly skipped: number;
+  /** Kernel memory rows (slab caches, meminfo counters). */
+  readonly kernelRows: number;
 }
 
 /** What is remembered of a process between cycles; rebuilt when the pid is reused. */
@@ -250,6 +255,8 @@ export class HostSampler {
         }),
       });
     }
-    return { ts, components, processes: rows, cgroupRows, ...counts };
+    const kernel = options.kernel?.sample(ts);
+    if (kernel) components.push(...kernel.components);
+    return { ts, components, processes: rows, cgroupRows, kernelRows: kernel?.rows ?? 0, ...counts };
   }
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { HostAgent } from '../../connectors/agent/agent.js';
 import { HostHooks, serveHooks } from '../../connectors/agent/hooks.js';
 import { agentSubject } from '../../connectors/executors/commands.js';
+import { KernelSampler } from '../../connectors/agent/kernel.js';
 import { CyclePublisher } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
 import { HostSampler } from '../../connectors/agent/sampler.js';
@@ -45,7 +46,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     options: {
       servers: { type: 'string' }, interval: { type: 'string' }, host: { type: 'string' }, rules: { type: 'string' },
       once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, prefix: { type: 'string' }, publish: { type: 'string' },
-      buffer: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' }, 'no-cgroups': { type: 'boolean' },
+      buffer: { type: 'string' }, timeout: { type: 'string' }, memory: { type: 'string' }, 'no-cgroups': { type: 'boolean' }, 'no-kernel': { type: 'boolean' },
       region: { type: 'string' }, cluster: { type: 'string' }, hooks: { type: 'string' },
       name: { type: 'string' }, token: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' },
       'nkey-seed-file': { type: 'string' }, creds: { type: 'string' },
@@ -91,10 +92,13 @@ export async function agentCommand(argv: string[]): Promise<number> {
 
   const log = createLogger({ format, level: level as LogLevel });
   const metrics = new Metrics();
-  const sampler = new HostSampler({
-    host, rules, memory, cgroups: !values['no-cgroups'],
+  const place = {
     ...(values.region !== undefined ? { region: values.region } : {}),
     ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+  };
+  const sampler = new HostSampler({
+    host, rules, memory, cgroups: !values['no-cgroups'], ...place,
+    ...(values['no-kernel'] ? {} : { kernel: new KernelSampler({ host, log, ...place }) }),
   });
 
   if (values['dry-run']) {

@@ -59,6 +59,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--dry-run', 'sample once and print the samples as NDJSON; nothing is published'],
       ['--memory M', 'rss (VmRSS, default) or anon (RssAnon: resident memory without file cache)'],
       ['--no-cgroups', 'do not add one sample per memory cgroup (memory.current / memory.usage_in_bytes)'],
+      ['--no-kernel', 'do not report kernel memory (slab caches from /proc/slabinfo, meminfo counters) as kernel.* components'],
       ['--region R, --cluster C', 'attributes recorded in every sample'],
       ['--prefix P', 'subject prefix: samples go to <P>.<component> (default resin.telemetry)'],
       ['--publish M', 'jetstream (default: a stream must store each message) or core (no stream needed)'],
