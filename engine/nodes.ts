@@ -8,6 +8,7 @@ import { bucketizeSpec } from '../operators/level1/bucketize.js';
 import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
+import { reportFilesSpec } from '../connectors/reports/report-files.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
@@ -25,6 +26,7 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   discardSpec,
   natsSourceSpec,
   alertNatsSpec,
+  reportFilesSpec,
 ];
 
 let registry: Registry | null = null;
