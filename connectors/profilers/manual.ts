@@ -4,6 +4,7 @@ import {
 } from '../../engine/diagnosis.js';
 import { formatMs } from '../../engine/duration.js';
 import { localise } from '../../operators/diagnose/localise.js';
+import { assertAlive } from './proc.js';
 
 export interface ManualDiagnosis {
   /** Null when no profiler accepts the target: the report says so. */
@@ -45,6 +46,7 @@ export async function diagnoseNow(opts: ManualDiagnosis): Promise<DiagnosisRepor
 
   try {
     if (!opts.profiler) {
+      assertAlive(opts.target.pid);
       throw new ProfileError('unsupported', `no profiler accepts process ${opts.target.pid}: it is not Node.js, and was not started with jemalloc or tcmalloc heap profiling`);
     }
     session = await opts.profiler.open(opts.target, opts.signal);

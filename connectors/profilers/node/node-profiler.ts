@@ -76,6 +76,8 @@ class NodeSession implements ProfilerSession {
   /** Whether we opened the inspector, and so must close it; one opened by someone else stays. */
   private opened = false;
   private closing: Promise<void> | null = null;
+  /** The target is exiting: Node holds the exit until every inspector session disconnects. */
+  private exiting = false;
   onClose: () => void = () => {};
 
   constructor(private readonly pid: number, private readonly options: NodeProfilerOptions) {}
@@ -92,7 +94,14 @@ class NodeSession implements ProfilerSession {
       this.signalInspector();
       await this.waitForPort(signal);
     }
-    this.cdp = await CdpConnection.connect(await debuggerUrl(port, this.commandTimeout), this.commandTimeout);
+    const cdp = await CdpConnection.connect(await debuggerUrl(port, this.commandTimeout), this.commandTimeout);
+    this.cdp = cdp;
+    // Otherwise a target that exits while we are attached hangs in "Waiting for the debugger to disconnect".
+    cdp.on('NodeRuntime.waitingForDisconnect', () => {
+      this.exiting = true;
+      void cdp.close();
+    });
+    await cdp.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true }, this.commandTimeout).catch(() => {});
     await this.cdp.send('HeapProfiler.startSampling', { samplingInterval: this.options.samplingInterval ?? 32_768 }, this.commandTimeout);
   }
 
@@ -129,7 +138,7 @@ class NodeSession implements ProfilerSession {
       const at = Date.now();
       return { at, stacks: toStacks(profile), memory: await this.memory() };
     } catch (err) {
-      if (!isAlive(this.pid)) throw new ProfileError('exited', `process ${this.pid} exited`, { cause: err });
+      if (this.exiting || !isAlive(this.pid)) throw new ProfileError('exited', `process ${this.pid} exited`, { cause: err });
       throw toProfileError(err, this.pid, 'heap sampling profile');
     }
   }
@@ -158,7 +167,7 @@ class NodeSession implements ProfilerSession {
       if (this.options.heapSnapshotDir) await this.fullSnapshot(cdp, this.options.heapSnapshotDir).catch(() => {});
       await cdp.send('HeapProfiler.stopSampling', {}, 5_000).catch(() => {});
     }
-    if (this.opened && isAlive(this.pid)) {
+    if (this.opened && !this.exiting && isAlive(this.pid)) {
       let conn = cdp && !cdp.closed ? cdp : null;
       // Attach failed after the signal: connect only to close what we opened.
       conn ??= await debuggerUrl(this.port, 5_000).then((url) => CdpConnection.connect(url, 5_000)).catch(() => null);
