@@ -36,9 +36,8 @@ export function memoryChart(points: readonly MemoryPoint[]): string {
     parts.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/>`);
     parts.push(`<text x="${PAD.left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#555">${escapeHtml(bytes(v))}</text>`);
   }
-  const span = (t1 - t0) / 1000;
-  parts.push(`<text x="${PAD.left}" y="${H - 12}" font-size="11" fill="#555">0 s</text>`);
-  parts.push(`<text x="${W - PAD.right}" y="${H - 12}" font-size="11" text-anchor="end" fill="#555">${span.toFixed(0)} s</text>`);
+  parts.push(`<text x="${PAD.left}" y="${H - 12}" font-size="11" fill="#555">start</text>`);
+  parts.push(`<text x="${W - PAD.right}" y="${H - 12}" font-size="11" text-anchor="end" fill="#555">${escapeHtml(elapsed(t1 - t0))}</text>`);
   for (const s of series) {
     const coords = points.flatMap((p, i) => (s.values[i] === null ? [] : [`${x(p.at).toFixed(1)},${y(s.values[i]!).toFixed(1)}`]));
     if (coords.length === 0) continue;
@@ -56,4 +55,11 @@ export function memoryChart(points: readonly MemoryPoint[]): string {
   if (points.length === 0) parts.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#888">no memory samples</text>`);
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+function elapsed(ms: number): string {
+  const s = ms / 1000;
+  if (s >= 7200) return `${(s / 3600).toFixed(1)} h`;
+  if (s >= 120) return `${(s / 60).toFixed(0)} min`;
+  return `${s.toFixed(0)} s`;
 }
