@@ -46,8 +46,8 @@ export function portTaken(port: number): boolean {
   return listeners('self').some((l) => l.port === port && (isLoopback(l.address) || l.address === '0.0.0.0' || l.address === '::'));
 }
 
-/** The WebSocket URL of the target's inspector, from its /json/list endpoint. */
-export function debuggerUrl(port: number, timeoutMs: number): Promise<string> {
+/** The WebSocket URL of a DevTools target (of `type`, if given) from the /json/list endpoint on `port`. */
+export function debuggerUrl(port: number, timeoutMs: number, type?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     // No keep-alive agent: a pooled socket would outlive the inspector we close.
     const req = request({ host: '127.0.0.1', port, path: '/json/list', agent: false, timeout: timeoutMs }, (res) => {
@@ -56,8 +56,8 @@ export function debuggerUrl(port: number, timeoutMs: number): Promise<string> {
       res.on('data', (d: string) => { body += d; });
       res.on('end', () => {
         try {
-          const list = JSON.parse(body) as { webSocketDebuggerUrl?: string }[];
-          const url = list.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
+          const list = JSON.parse(body) as { type?: string; webSocketDebuggerUrl?: string }[];
+          const url = list.find((t) => t.webSocketDebuggerUrl && (type === undefined || t.type === type))?.webSocketDebuggerUrl;
           if (url) resolve(url);
           else reject(new ProfileError('failed', `the inspector on port ${port} lists no debugging target`));
         } catch {

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CdpConnection } from '../../../connectors/profilers/node/cdp.js';
+import { debuggerUrl } from '../../../connectors/profilers/node/inspectorPort.js';
 import { renderHtml } from '../../../connectors/reports/render/html.js';
 import { sampleReport } from './fixtures.js';
 
@@ -44,20 +44,6 @@ function launch(url: string): Promise<number> {
   });
 }
 
-function pageSocket(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/json/list', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => {
-        const page = (JSON.parse(body) as { type: string; webSocketDebuggerUrl: string }[]).find((t) => t.type === 'page');
-        if (page) resolve(page.webSocketDebuggerUrl);
-        else reject(new Error(`no page among ${body}`));
-      });
-    }).on('error', reject).end();
-  });
-}
-
 async function evaluate<T>(cdp: CdpConnection, expression: string): Promise<T> {
   const r = await cdp.send<{ result: { value: T } }>('Runtime.evaluate', { expression, returnByValue: true });
   return r.result.value;
@@ -68,7 +54,7 @@ describe('HTML report in headless Chromium', () => {
     const report = sampleReport();
     const file = join(dir, 'report.html');
     writeFileSync(file, renderHtml(report));
-    const cdp = await CdpConnection.connect(await pageSocket(await launch(pathToFileURL(file).href)), 10_000);
+    const cdp = await CdpConnection.connect(await debuggerUrl(await launch(pathToFileURL(file).href), 10_000, 'page'), 10_000);
     try {
       // Wait for the load to finish (the page has no script of its own to signal it).
       for (let i = 0; i < 100 && (await evaluate<string>(cdp, 'document.readyState')) !== 'complete'; i++) await new Promise((r) => setTimeout(r, 50));
