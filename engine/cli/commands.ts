@@ -81,6 +81,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--profiles GLOB', 'heap profile dumps of a native process (e.g. /var/prof/app.*.heap) instead of those its environment names'],
       ['--top N', 'stacks in the report (default 10)'],
       ['--sampling-interval B', 'Node.js: mean bytes between sampled allocations (default 32768)'],
+      ['--inspector-lease D', 'Node.js: if resin stops renewing it for this long (killed, hung), the target closes its inspector by itself (default 60s)'],
       ['--heap-snapshot', 'Node.js: also write one full V8 heap snapshot into --out at the end; it pauses the target and can take several times its heap'],
       ['--quiet', 'no progress on standard error'],
       ['', 'Node.js targets are profiled live through their inspector, opened on 127.0.0.1 by SIGUSR1 and closed afterwards;'],

@@ -40,7 +40,8 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
       pid: { type: 'string' }, duration: { type: 'string', default: '120s' }, interval: { type: 'string', default: '20s' },
       out: { type: 'string', default: 'reports' }, profiles: { type: 'string' }, profiler: { type: 'string' },
       top: { type: 'string', default: '10' }, 'heap-snapshot': { type: 'boolean', default: false },
-      'sampling-interval': { type: 'string' }, quiet: { type: 'boolean', default: false },
+      'sampling-interval': { type: 'string' }, 'inspector-lease': { type: 'string', default: '60s' },
+      quiet: { type: 'boolean', default: false },
     },
   });
   const pid = Number(values.pid);
@@ -58,8 +59,9 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--sampling-interval must be a positive number of bytes, got "${values['sampling-interval']}"`);
   }
 
+  const leaseMs = duration('inspector-lease', values['inspector-lease']);
   const options: Record<string, Record<string, unknown>> = {
-    node: { samplingInterval, heapSnapshotDir: values['heap-snapshot'] ? values.out : null },
+    node: { samplingInterval, leaseMs, heapSnapshotDir: values['heap-snapshot'] ? values.out : null },
     jemalloc: { profiles: values.profiles ?? null },
     tcmalloc: { profiles: values.profiles ?? null },
   };

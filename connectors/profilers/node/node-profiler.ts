@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   ProfileError, type HeapSnapshot, type ProfileTarget, type Profiler, type ProfilerSession, type TargetMemory,
@@ -7,6 +7,7 @@ import { assertAlive, cmdline, exePath, isAlive, listeningPorts, toProfileError 
 import { CdpConnection } from './cdp.js';
 import { debuggerUrl, inspectorAddress, isLoopback, portTaken } from './inspectorPort.js';
 import { toStacks, type SamplingHeapProfile } from './samplingProfile.js';
+import { CLOSE_DELAY_MS, CLOSE_INSPECTOR, MEMORY_USAGE, renewLease, takeLease } from './targetScripts.js';
 
 export interface NodeProfilerOptions {
   /** Mean bytes between two sampled allocations (V8 default 32 KiB); smaller is finer and costlier. */
@@ -21,23 +22,12 @@ export interface NodeProfilerOptions {
    * 130 MB heap: 18 s, and 4x the memory), so it is never the default.
    */
   heapSnapshotDir?: string | null;
+  /**
+   * How long the target keeps an inspector we opened if we stop renewing it (we renew
+   * every third of it): the target closes it by itself, should resin die while attached.
+   */
+  leaseMs?: number;
 }
-
-/**
- * Run in the target: both evaluate under try/catch so a failure can never throw inside
- * it. `require` exists only during the evaluation (the inspector's command-line API),
- * so the module is taken before `close` is deferred. Deferred past our disconnect: Node
- * 20 can crash when its inspector is closed while a session is still attached (4 of 20
- * targets closed on the next tick crashed; none of 30 closed after the disconnect).
- */
-const MEMORY_USAGE = '(() => { try { return JSON.stringify(process.memoryUsage()); } catch (e) { return null; } })()';
-const CLOSE_DELAY_MS = 1_000;
-const CLOSE_INSPECTOR = `(() => { try {
-  const m = typeof require === 'function' ? require('inspector') : process.mainModule && process.mainModule.require('inspector');
-  const t = setTimeout(() => { try { m.close(); } catch (e) {} }, ${CLOSE_DELAY_MS});
-  if (t && t.unref) t.unref();
-  return true;
-} catch (e) { return false; } })()`;
 
 /** Node.js processes profiled live through their inspector, with no restart (docs/diagnosis.md). */
 export class NodeProfiler implements Profiler {
@@ -82,6 +72,7 @@ class NodeSession implements ProfilerSession {
   private closing: Promise<void> | null = null;
   /** The target is exiting: Node holds the exit until every inspector session disconnects. */
   private exiting = false;
+  private heartbeat: NodeJS.Timeout | null = null;
   onClose: () => void = () => {};
 
   constructor(private readonly pid: number, private readonly options: NodeProfilerOptions) {}
@@ -106,7 +97,17 @@ class NodeSession implements ProfilerSession {
       void cdp.close();
     });
     await cdp.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true }, this.commandTimeout).catch(() => {});
+    if (this.opened) await this.lease(cdp);
     await this.cdp.send('HeapProfiler.startSampling', { samplingInterval: this.options.samplingInterval ?? 32_768 }, this.commandTimeout);
+  }
+
+  private async lease(cdp: CdpConnection): Promise<void> {
+    const leaseMs = this.options.leaseMs ?? 60_000;
+    await cdp.send('Runtime.evaluate', { expression: takeLease(leaseMs), includeCommandLineAPI: true, returnByValue: true }, this.commandTimeout);
+    this.heartbeat = setInterval(() => {
+      if (!cdp.closed) void cdp.send('Runtime.evaluate', { expression: renewLease(leaseMs), returnByValue: true }, leaseMs / 3).catch(() => {});
+    }, leaseMs / 3);
+    this.heartbeat.unref();
   }
 
   private get commandTimeout(): number {
@@ -166,6 +167,7 @@ class NodeSession implements ProfilerSession {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const cdp = this.cdp;
     if (cdp && !cdp.closed) {
       if (this.options.heapSnapshotDir) await this.fullSnapshot(cdp, this.options.heapSnapshotDir).catch(() => {});
@@ -197,10 +199,13 @@ class NodeSession implements ProfilerSession {
   }
 
   private async fullSnapshot(cdp: CdpConnection, dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
     const out = createWriteStream(join(dir, `node-${this.pid}-${Date.now()}.heapsnapshot`));
+    const failed = new Promise<never>((_, reject) => out.once('error', reject));
+    failed.catch(() => {});
     cdp.on('HeapProfiler.addHeapSnapshotChunk', (p) => out.write(String(p.chunk)));
     try {
-      await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 10 * 60_000);
+      await Promise.race([cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 10 * 60_000), failed]);
     } finally {
       cdp.on('HeapProfiler.addHeapSnapshotChunk', null);
       await new Promise((r) => out.end(r));

@@ -49,14 +49,14 @@ export interface DiagnoseRun {
 }
 
 /** `resin diagnose` started from the sources as a child process, as a person runs it. */
-export function runDiagnose(args: string[], opts: SpawnOptions = {}, onStderr?: (text: string) => void): Promise<DiagnoseRun> {
+export function runDiagnose(args: string[], opts: SpawnOptions = {}, onStderr?: (text: string, proc: ChildProcess) => void): Promise<DiagnoseRun> {
   const proc = spawn(process.execPath, [
     '--import', join(PACKAGE_ROOT, 'test', 'helpers', 'ts-register.mjs'), join(PACKAGE_ROOT, 'engine', 'cli', 'bin.ts'), 'diagnose', ...args,
   ], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); onStderr?.(err); });
+  proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); onStderr?.(err, proc); });
   return new Promise((resolve, reject) => {
     proc.once('error', reject);
     proc.once('exit', (code) => {

@@ -77,6 +77,26 @@ describe('resin diagnose on a Node.js process', () => {
     expect(run.report.ended_at - run.report.started_at).toBeLessThan(20_000);
   });
 
+  it('leaves no inspector open when resin is killed mid-collection: the target closes it when the lease runs out', async () => {
+    const port = await freePort();
+    const target = await service(port);
+    let killed = false;
+    const args = ['--pid', String(target.pid), '--duration', '60s', '--interval', '1s', '--inspector-lease', '3s', '--out', join(dir, 'killed')];
+    const run = runDiagnose(args, {}, (err, resin) => {
+      if (!killed && err.includes('snapshot 2:')) {
+        killed = true;
+        resin.kill('SIGKILL');
+      }
+    });
+    await expect(run).rejects.toThrow(/no announcement/);
+    expect(killed).toBe(true);
+    expect(await accepts(port)).toBe(true);
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (await accepts(port))) await new Promise((r) => setTimeout(r, 200));
+    expect(await accepts(port)).toBe(false);
+    expect(target.proc.exitCode).toBeNull();
+  });
+
   it('ends with "exited" for a process that is already gone', async () => {
     const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
     const run = await runDiagnose(['--pid', String(gone), '--profiler', 'node', '--duration', '2s', '--interval', '1s', '--out', join(dir, 'gone')]);
