@@ -98,6 +98,15 @@ export function rss(pid: number): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
+/** False when the process is in another network namespace (a container): its loopback is not ours. */
+export function sharesNetwork(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net');
+  } catch {
+    return true; // unreadable: the socket lookup that follows reports why
+  }
+}
+
 /** Loopback or wildcard TCP ports the process listens on, from its socket inodes and /proc/net/tcp{,6}. */
 export function listeningPorts(pid: number): { address: string; port: number }[] {
   const inodes = new Set<string>();

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import {
   ProfileError, type HeapSnapshot, type ProfileTarget, type Profiler, type ProfilerSession, type TargetMemory,
 } from '../../../engine/diagnosis.js';
-import { assertAlive, cmdline, exePath, isAlive, listeningPorts, toProfileError } from '../proc.js';
+import { assertAlive, cmdline, exePath, isAlive, listeningPorts, sharesNetwork, toProfileError } from '../proc.js';
 import { CdpConnection } from './cdp.js';
 import { debuggerUrl, inspectorAddress, isLoopback, portTaken } from './inspectorPort.js';
 import { toStacks, type SamplingHeapProfile } from './samplingProfile.js';
@@ -82,6 +82,9 @@ class NodeSession implements ProfilerSession {
     const { host, port } = inspectorAddress(this.pid);
     if (!isLoopback(host)) {
       throw new ProfileError('unsupported', `process ${this.pid} would open its inspector on ${host}:${port}; only loopback is allowed`);
+    }
+    if (!sharesNetwork(this.pid)) {
+      throw new ProfileError('unsupported', `process ${this.pid} is in another network namespace: its inspector would not be reachable on our loopback`);
     }
     this.port = port;
     if (!listeningPorts(this.pid).some((l) => l.port === port)) {
