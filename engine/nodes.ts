@@ -9,6 +9,7 @@ import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { reportFilesSpec } from '../connectors/reports/report-files.js';
+import { reportNatsSpec } from '../connectors/reports/report-nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
@@ -27,6 +28,7 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   natsSourceSpec,
   alertNatsSpec,
   reportFilesSpec,
+  reportNatsSpec,
 ];
 
 let registry: Registry | null = null;
