@@ -47,7 +47,7 @@ function expectLeakFirst(report: Awaited<ReturnType<typeof runDiagnose>>['report
   expect(report.memory.length).toBe(report.snapshots);
 }
 
-describe('resin diagnose on a native process', () => {
+describe('resin diagnose on a native process', { timeout: 120_000 }, () => {
   it('jemalloc: finds the dumps from MALLOC_CONF and ranks the leaking function first', async () => {
     const prof = join(dir, 'jemalloc');
     mkdirSync(prof);

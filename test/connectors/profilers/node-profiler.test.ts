@@ -31,7 +31,7 @@ async function service(port: number): Promise<Target> {
   return t;
 }
 
-describe('resin diagnose on a Node.js process', () => {
+describe('resin diagnose on a Node.js process', { timeout: 90_000 }, () => {
   it('ranks the leaking function first and closes the inspector afterwards', async () => {
     const port = await freePort();
     const target = await service(port);
