@@ -6,7 +6,7 @@ import { frameText } from '../../connectors/reports/render/text.js';
 import type { Profiler } from '../diagnosis.js';
 import { toMs } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { AUTO_ORDER, createProfiler, detectProfiler, PROFILERS } from '../profilers.js';
+import { createProfiler, detectProfiler, PROFILERS } from '../profilers.js';
 import { bytes } from './format.js';
 
 function duration(flag: string, value: string): number {
@@ -68,7 +68,7 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
   const target = manualTarget(pid, processName(pid));
   let profiler: Profiler | null;
   if (values.profiler) profiler = createProfiler(values.profiler, options[values.profiler] ?? {});
-  else profiler = await detectProfiler(target, options, values.profiles ? ['node', 'jemalloc'] : AUTO_ORDER);
+  else profiler = await detectProfiler(target, options);
 
   const stop = new AbortController();
   const onSignal = () => stop.abort();

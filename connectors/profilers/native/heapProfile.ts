@@ -58,6 +58,13 @@ function parseMappings(text: string): Mapping[] {
   return out;
 }
 
+/** Which allocator wrote a dump, from its first bytes. */
+export function dumpKind(head: string): 'jemalloc' | 'tcmalloc' | null {
+  if (head.startsWith('heap_v2/')) return 'jemalloc';
+  if (head.startsWith('heap profile:')) return 'tcmalloc';
+  return null;
+}
+
 /** The mapped file an address falls in, or null. */
 export function objectAt(mappings: readonly Mapping[], address: bigint): string | null {
   for (const m of mappings) if (address >= m.start && address < m.end) return m.path;

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import {
   ProfileError, type Frame, type HeapSnapshot, type ProfileTarget, type Profiler, type ProfilerSession, type StackSample,
 } from '../../../engine/diagnosis.js';
 import { assertAlive, cwd, environ, exePath, isAlive, rss, toProfileError } from '../proc.js';
 import { dumpSource, globSource, listDumps, type AllocatorKind, type DumpSource } from './dumps.js';
-import { objectAt, programOf, readDump, type Mapping } from './heapProfile.js';
+import { dumpKind, objectAt, programOf, readDump, type Mapping } from './heapProfile.js';
 import { pprofStacks, type PprofStack } from './pprof.js';
 
 export interface NativeProfilerOptions {
@@ -38,7 +38,11 @@ export class NativeProfiler implements Profiler {
 
   async accepts(target: ProfileTarget): Promise<boolean> {
     try {
-      return this.source(target.pid) !== null;
+      const source = this.source(target.pid);
+      if (!source) return false;
+      // Dumps named by a glob say themselves which allocator wrote them.
+      const newest = this.options.profiles ? listDumps(source).pop() : undefined;
+      return newest === undefined || dumpKind(await readHead(newest.path)) === this.kind;
     } catch {
       return false;
     }
@@ -132,6 +136,17 @@ class NativeSession implements ProfilerSession {
   /** Nothing was attached: the dumps are the target's own. */
   async close(): Promise<void> {
     this.closed = true;
+  }
+}
+
+async function readHead(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(buf, 0, 64, 0);
+    return buf.toString('latin1', 0, bytesRead);
+  } finally {
+    await fh.close();
   }
 }
 

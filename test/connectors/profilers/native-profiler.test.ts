@@ -68,7 +68,7 @@ describe('resin diagnose on a native process', { timeout: 120_000 }, () => {
     expect(target.proc.exitCode).toBeNull();
   });
 
-  it('tcmalloc: reads the dumps named by --profiles and ranks the leaking function first', async () => {
+  it('tcmalloc: reads the dumps named by --profiles, tells their allocator, and ranks the leaking function first', async () => {
     const prof = join(dir, 'tcmalloc');
     mkdirSync(prof);
     const target = await startTarget(program, [], {
@@ -77,7 +77,7 @@ describe('resin diagnose on a native process', { timeout: 120_000 }, () => {
     });
     targets.push(target);
     const run = await runDiagnose([
-      '--pid', String(target.pid), '--profiler', 'tcmalloc', '--profiles', `${prof}/svc.*.heap`,
+      '--pid', String(target.pid), '--profiles', `${prof}/svc.*.heap`,
       '--duration', '4s', '--interval', '2s', '--out', join(dir, 'out-tc'),
     ]);
     expect(run.code, run.stderr).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { globSource, dumpSource, jemallocConf } from '../../../connectors/profilers/native/dumps.js';
-import { objectAt, readDump } from '../../../connectors/profilers/native/heapProfile.js';
+import { dumpKind, objectAt, readDump } from '../../../connectors/profilers/native/heapProfile.js';
 import { toSamples } from '../../../connectors/profilers/native/native-profiler.js';
 import { parseStacks } from '../../../connectors/profilers/native/pprof.js';
 import { toStacks } from '../../../connectors/profilers/node/samplingProfile.js';
@@ -22,6 +22,7 @@ describe('jemalloc and gperftools dumps', () => {
     expect(objectAt(d.mappings, 0x7f1f946a2630n)).toBe('/usr/lib/x86_64-linux-gnu/libjemalloc.so.2');
     expect(objectAt(d.mappings, 0x1n)).toBeNull();
     expect(() => readDump('not a profile')).toThrow(/not a jemalloc or gperftools/);
+    expect([dumpKind('heap_v2/524288\n'), dumpKind('heap profile:    977:'), dumpKind('x')]).toEqual(['jemalloc', 'tcmalloc', null]);
   });
 
   it('parses google-pprof --stacks output and drops the allocator frames at the top of each stack', () => {
