@@ -45,7 +45,10 @@ function launch(url: string): Promise<number> {
 }
 
 async function evaluate<T>(cdp: CdpConnection, expression: string): Promise<T> {
-  const r = await cdp.send<{ result: { value: T } }>('Runtime.evaluate', { expression, returnByValue: true });
+  const r = await cdp.send<{ result: { value: T }; exceptionDetails?: { exception?: { description?: string } } }>(
+    'Runtime.evaluate', { expression, returnByValue: true },
+  );
+  if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? expression}`);
   return r.result.value;
 }
 
@@ -56,8 +59,11 @@ describe('HTML report in headless Chromium', () => {
     writeFileSync(file, renderHtml(report));
     const cdp = await CdpConnection.connect(await debuggerUrl(await launch(pathToFileURL(file).href), 10_000, 'page'), 10_000);
     try {
-      // Wait for the load to finish (the page has no script of its own to signal it).
-      for (let i = 0; i < 100 && (await evaluate<string>(cdp, 'document.readyState')) !== 'complete'; i++) await new Promise((r) => setTimeout(r, 50));
+      // Wait for the report to be loaded: the tab may still show about:blank when we connect.
+      const url = pathToFileURL(file).href;
+      const loaded = `location.href === ${JSON.stringify(url)} && document.readyState === 'complete'`;
+      for (let i = 0; i < 400 && !(await evaluate<boolean>(cdp, loaded)); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await evaluate<boolean>(cdp, loaded)).toBe(true);
 
       const chart = await evaluate<{ width: number; height: number; lines: number; points: number[] }>(cdp, `(() => {
         const svg = document.querySelector('#memory-chart');
