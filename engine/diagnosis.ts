@@ -78,6 +78,18 @@ export interface RankedStack {
   count: number;
 }
 
+/**
+ * The target's memory at one snapshot. Where the profiler can tell (Node.js), the JS
+ * heap and the memory outside it, so that a leak the heap profile cannot see (Buffers,
+ * native addons) is at least reported as such.
+ */
+export interface MemoryPoint {
+  at: number;
+  rss: number;
+  heap_used?: number | null;
+  external?: number | null;
+}
+
 export type DiagnosisOutcome = 'localised' | 'inconclusive' | 'failed';
 
 /** A diagnosis of one alert on one target: what `reports` edges carry and report sinks write. */
@@ -96,7 +108,7 @@ export interface DiagnosisReport {
   started_at: number;
   ended_at: number;
   /** Memory of the target over the collection, for the chart. */
-  memory: { at: number; rss: number }[];
+  memory: MemoryPoint[];
   snapshots: number;
   /** Whether reference snapshots from healthy hosts were used. */
   references: number;

@@ -10,6 +10,8 @@ import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { otlpSourceSpec } from '../connectors/otlp/otlp.js';
 import { prometheusSourceSpec } from '../connectors/prometheus/prometheus.js';
+import { reportFilesSpec } from '../connectors/reports/report-files.js';
+import { reportNatsSpec } from '../connectors/reports/report-nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
 import { mitigateSpec } from '../operators/mitigate/mitigate.js';
 import { actionLogSpec } from '../connectors/actions/action-log.js';
@@ -35,6 +37,8 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   actionNatsSpec,
   otlpSourceSpec,
   prometheusSourceSpec,
+  reportFilesSpec,
+  reportNatsSpec,
 ];
 
 let registry: Registry | null = null;

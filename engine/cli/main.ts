@@ -4,6 +4,7 @@ import { ConfigError, SourceError, UsageError } from '../errors.js';
 import { agentCommand } from './agent.js';
 import { COMMANDS, commandHelp, mainHelp } from './commands.js';
 import { demoCommand } from './demo.js';
+import { diagnoseCommand } from './diagnose.js';
 import { graphCommand, typesCommand, validateCommand } from './inspect.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { mitigationsCommand } from './mitigations.js';
@@ -15,6 +16,7 @@ const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
   replay: replayCommand, run: runCommand, demo: demoCommand,
   validate: validateCommand, graph: graphCommand, types: typesCommand,
   agent: agentCommand, supervise: superviseCommand, mitigations: mitigationsCommand,
+  diagnose: diagnoseCommand,
 };
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line or pipeline definition. */
