@@ -1,5 +1,9 @@
 import { ACTION_KINDS, type ActionKind, type Executor } from '../../engine/mitigation.js';
+import { isKernelComponent } from '../../engine/telemetry/kernel.js';
 import type { ComponentConfig } from './options.js';
+
+/** Categories that restart a process: kernel memory has none to restart, so it only gets hooks. */
+const PROCESS_ACTIONS: ReadonlySet<ActionKind> = new Set(['restart-process', 'restart-unit']);
 
 /** The next step of a component's tree, or why there is none. */
 export type Step =
@@ -10,7 +14,8 @@ export type Step =
  * The decision tree: per component, action categories lightest first (process restart,
  * unit restart, team script, then host-level drain, soft reboot, reboot). A step is
  * usable only when its category has an executor and the component is on the
- * category's allow-list; a component on no list is never acted on.
+ * category's allow-list; a component on no list is never acted on. Kernel memory
+ * (`kernel.*` components) is never given a process restart, whatever the lists say.
  */
 export class DecisionTree {
   constructor(
@@ -25,6 +30,7 @@ export class DecisionTree {
   }
 
   allowed(action: ActionKind, component: string): boolean {
+    if (PROCESS_ACTIONS.has(action) && isKernelComponent(component)) return false;
     return this.executors.has(action) && (this.allow.get(action)?.has(component) ?? false);
   }
 

@@ -140,6 +140,22 @@ describe('mitigate', () => {
     expect(actionsRun(log)).toEqual([]);
   });
 
+  it('gives kernel memory only hooks, never a process restart, even when listed', async () => {
+    const log = logFile();
+    const { decisions } = await runMitigate(
+      {
+        ...OPEN_LIMITS, dry_run: false, clock: 'event',
+        actions: {
+          'restart-process': { allow: ['kernel.slab'], executor: recordingExecutor(log) },
+          script: { allow: ['kernel.slab'], executor: recordingExecutor(log) },
+        },
+      },
+      [[leakAlert('h1', { id: 'k1', component: 'kernel.slab', process: 'kmalloc-64', pid: null })]],
+    );
+    expect(decisions.filter((d) => d.outcome === 'taken').map((d) => d.action)).toEqual(['script']);
+    expect(actionsRun(log)).toEqual(['h1 script']);
+  });
+
   it('never targets the engine itself: its components, its own pid, or a host-level action on its host', async () => {
     const log = logFile();
     const self = { host: 'engine-host', pids: new Set([4242]) };
