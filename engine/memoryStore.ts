@@ -1,3 +1,4 @@
+import { MemoryReferenceStore } from './references.js';
 import type { BucketRows, StateStore } from './state.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
@@ -14,6 +15,7 @@ export class MemoryStore implements StateStore {
   readonly rollups = new Map<number, RollupBatch>();
   readonly buckets = new Map<number, BucketRows>();
   private readonly checkpoints = new Map<string, Uint8Array>();
+  readonly references = new MemoryReferenceStore();
   /** The latest `expire` bound asked for. */
   expiredBefore = -Infinity;
 

@@ -9,6 +9,8 @@ import { rollupSpec } from '../operators/rollup/rollup.js';
 import { alertNatsSpec } from '../connectors/nats/alert-nats.js';
 import { natsSourceSpec } from '../connectors/nats/nats.js';
 import { watermarkSpec } from '../operators/time/watermark.js';
+import { diagnoseSpec } from '../operators/diagnose/diagnose.js';
+import { reportLogSpec } from '../connectors/reports/report-log.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
 
@@ -25,6 +27,8 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   discardSpec,
   natsSourceSpec,
   alertNatsSpec,
+  diagnoseSpec,
+  reportLogSpec,
 ];
 
 let registry: Registry | null = null;

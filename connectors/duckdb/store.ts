@@ -9,6 +9,7 @@ import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SeriesCatalog } from '../../engine/telemetry/series.js';
 import { ChunkAppender } from './chunks.js';
 import { SeriesIds, type NameIds } from './dimensions.js';
+import { DuckDbReferenceStore } from './references.js';
 
 /**
  * Tables of a state file. Rows reference integer ids, never strings: VARCHAR columns
@@ -90,6 +91,8 @@ export class DuckDbStore implements StateStore {
   private closing: Promise<void> | null = null;
   private startScratch = new BigInt64Array(0);
   private bucketComponents = new Int32Array(0);
+  /** Reference snapshots for diagnosis, in the same file and on the same queue. */
+  references!: DuckDbReferenceStore;
 
   private constructor(
     readonly location: string,
@@ -138,13 +141,15 @@ export class DuckDbStore implements StateStore {
       for (const names of [dims.hosts, dims.components, dims.processes, dims.attrs]) {
         nameAppenders.set(names, await conn.createAppender(names.table));
       }
-      return new DuckDbStore(
+      const store = new DuckDbStore(
         path, instance, conn, dims, nameAppenders,
         new ChunkAppender(await conn.createAppender('series'), [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
         new ChunkAppender(await conn.createAppender('rollups'), [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
         new ChunkAppender(await conn.createAppender('buckets'), [BIGINT, INTEGER, DOUBLE, INTEGER]),
         await through('rollups'), await through('buckets'),
       );
+      store.references = await DuckDbReferenceStore.open(conn, (work) => store.serial(work));
+      return store;
     } catch (err) {
       conn.closeSync();
       instance.closeSync();
