@@ -58,7 +58,11 @@ export function diagnose(options: DiagnoseOptions, ctx: NodeContext, overrides: 
       const wake = () => {
         if (timer) clearTimeout(timer);
         timer = null;
-        if (clock.kind !== 'wall' || finished) return;
+        if (finished) {
+          if (inputDone) void end();
+          return;
+        }
+        if (clock.kind !== 'wall') return;
         if (inputDone && core.open === 0) { void end(); return; }
         const due = core.nextDue();
         if (due === Infinity) return;
@@ -74,9 +78,9 @@ export function diagnose(options: DiagnoseOptions, ctx: NodeContext, overrides: 
         next: (alert) => {
           const work = serial(async () => {
             if (clock.kind === 'event') {
-              await core.advance(Math.max(clock.now(), alert.at));
+              // Suspects of one instant are ranked together: selection runs once the clock moves past it.
+              if (alert.at > clock.now()) await core.advance(alert.at);
               await core.onAlert(alert);
-              await core.advance(clock.now());
             } else {
               await core.onAlert(alert);
               await core.advance(clock.now());
@@ -90,6 +94,7 @@ export function diagnose(options: DiagnoseOptions, ctx: NodeContext, overrides: 
           if (clock.kind === 'event') {
             const drain = options.on_end === 'drain' && !ctx.signal.aborted;
             serial(async () => {
+              await core.advance(clock.now());
               // Run the open traces on to their triggers or limits: new ones may start as others end.
               for (let h = core.horizon(); drain && h > -Infinity; h = core.horizon()) await core.advance(h);
             }).then(end, fail);
