@@ -311,7 +311,7 @@ export class Diagnoser {
         if (sets.length === 0) sets = await this.d.references.find(job.fingerprint, since, 'similar');
       }
       const loc = localise({
-        snapshots, pattern: a.pattern, slopePerHour: a.rate, references: growingStacks(sets, this.o.references.min_growth), top: this.o.stacks,
+        snapshots, pattern: a.pattern, slopePerHour: a.rate, references: growingStacks(sets, this.o.references.min_growth, this.o.references.quorum), top: this.o.stacks,
       });
       const result: DiagnosisOutcome = outcome ?? (loc.stacks.length > 0 ? 'localised' : 'inconclusive');
       report = this.report(a, job.trace.target, job.trace.profiler, result, trigger, reason, job.trace.startedAt, now,

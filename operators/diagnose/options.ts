@@ -50,6 +50,8 @@ export interface ReferenceOptions {
   max_age: string | number;
   /** A stack grows on a reference when it gained more than this share of the reference's memory. */
   min_growth: number;
+  /** A stack is dropped when it grew on more than this share of the reference sets. */
+  quorum: number;
   /** A reference whose memory grew by more than this share, with a growth pattern, leaks: it is discarded. */
   max_memory_growth: number;
 }
@@ -81,10 +83,11 @@ export const DIAGNOSE_SCHEMA = {
       default: {},
       properties: {
         enabled: { type: 'boolean', default: true },
-        hosts: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+        hosts: { type: 'integer', minimum: 1, maximum: 100, default: 2 },
         duration: durationSchema({ default: '2h' }),
         max_age: durationSchema({ default: '7d' }),
         min_growth: { type: 'number', minimum: 0, default: 0.001 },
+        quorum: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
         max_memory_growth: { type: 'number', minimum: 0, default: 0.02 },
       },
     },

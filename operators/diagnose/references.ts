@@ -87,11 +87,15 @@ export function leaksDuringTrace(memory: readonly MemoryPoint[], period: number,
 
 /**
  * Keys of the stacks that grew on the references: between a set's first and last
- * snapshot, by more than `minGrowth` of the process's memory at the first. These are
- * the stacks localisation drops (they grow on healthy processes too).
+ * snapshot, by more than `minGrowth` of the process's memory at the first, on more than
+ * `quorum` of the sets. These are the stacks localisation drops (they grow on healthy
+ * processes too). A quorum rather than any one set: a reference that leaks slowly
+ * through the same culprit passes a short trace's pattern check, and alone would hide
+ * the culprit.
  */
-export function growingStacks(sets: readonly ReferenceSet[], minGrowth: number): Set<string> {
-  const out = new Set<string>();
+export function growingStacks(sets: readonly ReferenceSet[], minGrowth: number, quorum = 0.5): Set<string> {
+  const votes = new Map<string, number>();
+  let usable = 0;
   for (const set of sets) {
     if (set.snapshots.length < 2) continue;
     const first = set.snapshots[0]!, last = set.snapshots[set.snapshots.length - 1]!;
@@ -110,7 +114,10 @@ export function growingStacks(sets: readonly ReferenceSet[], minGrowth: number):
       const k = stackKey(s.frames);
       after.set(k, (after.get(k) ?? 0) + s.live_bytes);
     }
-    for (const [k, bytes] of after) if (bytes - (before.get(k) ?? 0) > minGrowth * rss) out.add(k);
+    usable++;
+    for (const [k, bytes] of after) if (bytes - (before.get(k) ?? 0) > minGrowth * rss) votes.set(k, (votes.get(k) ?? 0) + 1);
   }
+  const out = new Set<string>();
+  for (const [k, n] of votes) if (n > quorum * usable) out.add(k);
   return out;
 }
