@@ -80,7 +80,8 @@ export function leaksDuringTrace(memory: readonly MemoryPoint[], period: number,
   const slots = Math.round((memory[memory.length - 1]!.at - t0) / period) + 1;
   const values = new Float64Array(slots).fill(NaN);
   for (const m of memory) values[Math.round((m.at - t0) / period)] = m.rss;
-  const c = classifyGrowth(values, slots, { ...DEFAULT_PATTERN_PARAMS, minPoints: 3, smooth: 0 });
+  // A reference trace is a few snapshots: spikes are judged point to point, and nothing is cut before growth began.
+  const c = classifyGrowth(values, slots, { ...DEFAULT_PATTERN_PARAMS, spikePoints: 1, minPoints: 3, smooth: 0 });
   const first = memory[0]!.rss, last = memory[memory.length - 1]!.rss;
   return c.pattern !== 'unknown' && last - first > maxGrowth * first;
 }

@@ -141,6 +141,29 @@ describe('diagnose', () => {
     await done;
   });
 
+  it('runs on the wall clock: timers take the snapshots and the output completes once the trace has', async () => {
+    const { ctx } = testContext('diag');
+    const clock = new WallClock();
+    const fake = fakeProfiler(clock);
+    // 50 ms periods: the fake's leak grows linearly with wall time, so the steady trigger fires from the third snapshot on.
+    const op = diagnose(opts({ clock: 'wall', period: '50ms', time_limit: '10s', trigger_window: '1s' }), ctx, { clock, profilers: [{ name: 'fake', profiler: fake.profiler }] });
+    const input = new Subject<Alert>();
+    const out = lastValueFrom(op.apply(input).pipe(toArray()));
+    const t0 = Date.now();
+    input.next(alert('w'));
+    input.complete();
+    const reports = await out;
+    expect(reports.map((r) => r.outcome)).toEqual(['localised']);
+    // Three snapshots, or a few more when a loaded machine fires the timers late and two land in one grid slot.
+    expect(reports[0]!.snapshots).toBeGreaterThanOrEqual(3);
+    expect(reports[0]!.snapshots).toBeLessThanOrEqual(8);
+    expect(reports[0]!.trigger).toMatch(/^steady: R\^2/);
+    expect(reports[0]!.ended_at - reports[0]!.started_at).toBeGreaterThanOrEqual(100);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(fake.state.closed).toBe(1);
+    await op.close!();
+  });
+
   it('fails at start on an unknown profiler, naming the node and the field', () => {
     const { ctx } = testContext('diag');
     const err = (() => {
