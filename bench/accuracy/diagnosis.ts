@@ -65,6 +65,8 @@ export interface DiagnosisScore {
   top3_share: number | null;
   /** Rank of the culprit (0 first, -1 absent) per detected leak, in detection order. */
   ranks: number[];
+  /** Per injected pattern: detected leaks, culprit first, culprit in the top 3. */
+  by_pattern: Record<string, { detected: number; first: number; top3: number }>;
 }
 
 export interface DiagnosisAccuracy {
@@ -85,12 +87,16 @@ export function scoreDiagnosis(leaks: readonly TruthLeak[], detections: readonly
       const k = unitKey(r.target.host, r.target.component, r.target.process);
       byUnit.set(k, [...(byUnit.get(k) ?? []), r]);
     }
-    const s: DiagnosisScore = { detected: detections.length, diagnosed: 0, localised: 0, first: 0, top3: 0, first_share: null, top3_share: null, ranks: [] };
+    const s: DiagnosisScore = { detected: detections.length, diagnosed: 0, localised: 0, first: 0, top3: 0, first_share: null, top3_share: null, ranks: [], by_pattern: {} };
     for (const d of detections) {
       const k = unitKey(d.leak.host, d.leak.component, d.leak.process);
       const report = (byUnit.get(k) ?? []).filter((r) => r.started_at >= d.leak.start).sort((a, b) => a.started_at - b.started_at)[0];
       const rank = report ? report.stacks.findIndex((st) => stackKey(st.frames) === culprit.get(k)) : -1;
       s.ranks.push(rank);
+      const p = (s.by_pattern[d.leak.pattern] ??= { detected: 0, first: 0, top3: 0 });
+      p.detected++;
+      if (rank === 0) p.first++;
+      if (rank >= 0 && rank < 3) p.top3++;
       if (!report) continue;
       s.diagnosed++;
       if (report.outcome === 'localised') s.localised++;
@@ -123,6 +129,14 @@ export function diagnosisTable(rows: readonly [string, DiagnosisAccuracy][]): st
         `${pct(s.top3_share)} (${s.top3})`, v.references ? `${acc.improved} up, ${acc.worsened} down, ${acc.same} same` : '']);
     }
   }
+  const patterns = ['steady', 'stair', 'spike'];
+  const cell = (s: DiagnosisScore, p: string) => {
+    const x = s.by_pattern[p];
+    return x ? `${x.first} / ${x.top3} of ${x.detected}` : '-';
+  };
+  const perPattern = rows.flatMap(([name, acc]) => VARIANTS.map((v) => [name, v.name, ...patterns.map((p) => cell(acc.variants[v.name], p))]));
   return ['Diagnosis (simulated profiler): culprit stack rank in the report of each detected leak',
-    table(['scenario', 'variant', 'detected', 'diagnosed', 'localised', 'culprit 1st', 'culprit top 3', 'references moved the culprit'], body)].join('\n');
+    table(['scenario', 'variant', 'detected', 'diagnosed', 'localised', 'culprit 1st', 'culprit top 3', 'references moved the culprit'], body),
+    '', 'Diagnosis per leak pattern (culprit first / in the top 3, of detected)',
+    table(['scenario', 'variant', ...patterns], perPattern)].join('\n');
 }
