@@ -121,19 +121,31 @@ export class Diagnoser {
     for (const [id, s] of this.suspects) if (s.alert.at < before && !this.diagnosing.has(id)) this.suspects.delete(id);
   }
 
-  /** Earliest time something is due, or Infinity. */
+  /** Earliest time something is due (a snapshot, or a budget freeing up for a waiting suspect), or Infinity. */
   nextDue(): number {
     let t = Infinity;
     for (const j of this.diagnosing.values()) t = Math.min(t, j.nextAt);
     for (const j of this.referencing.values()) t = Math.min(t, j.nextAt);
+    const now = this.d.clock.now();
+    for (const s of this.suspects.values()) {
+      const free = this.budget.nextFree(s.alert.cluster ?? NO_CLUSTER, now);
+      if (free > now) t = Math.min(t, free);
+    }
     return t;
   }
 
-  /** Latest time an open trace can still need: its time limit or end. */
+  /**
+   * Latest time an open trace can still need (its time limit or end); with none open,
+   * when a suspect waiting for the budget can start; -Infinity when nothing is left.
+   */
   horizon(): number {
     let t = -Infinity;
     for (const j of this.diagnosing.values()) t = Math.max(t, j.deadline);
     for (const j of this.referencing.values()) t = Math.max(t, j.endAt);
+    if (t === -Infinity) {
+      const due = this.nextDue();
+      if (due < Infinity) t = due;
+    }
     return t;
   }
 
