@@ -1,4 +1,4 @@
-import type { ProfileTarget } from '../../engine/diagnosis.js';
+import type { HeapSnapshot, ProfileTarget } from '../../engine/diagnosis.js';
 import { dayOf, type Fingerprint, type ReferenceSet } from '../../engine/references.js';
 import type { SeriesCatalog } from '../../engine/telemetry/series.js';
 import { classifyGrowth, DEFAULT_PATTERN_PARAMS } from '../detect/growthPattern.js';
@@ -105,20 +105,21 @@ export function growingStacks(sets: readonly ReferenceSet[], minGrowth: number, 
       rss = 0;
       for (const s of first.stacks) rss += s.live_bytes;
     }
-    const before = new Map<string, number>();
-    for (const s of first.stacks) {
-      const k = stackKey(s.frames);
-      before.set(k, (before.get(k) ?? 0) + s.live_bytes);
-    }
-    const after = new Map<string, number>();
-    for (const s of last.stacks) {
-      const k = stackKey(s.frames);
-      after.set(k, (after.get(k) ?? 0) + s.live_bytes);
-    }
+    const before = bytesByStack(first), after = bytesByStack(last);
     usable++;
     for (const [k, bytes] of after) if (bytes - (before.get(k) ?? 0) > minGrowth * rss) votes.set(k, (votes.get(k) ?? 0) + 1);
   }
   const out = new Set<string>();
   for (const [k, n] of votes) if (n > quorum * usable) out.add(k);
+  return out;
+}
+
+/** Live bytes per stack key (a stack may appear more than once in a profile). */
+function bytesByStack(snap: HeapSnapshot): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of snap.stacks) {
+    const k = stackKey(s.frames);
+    out.set(k, (out.get(k) ?? 0) + s.live_bytes);
+  }
   return out;
 }
