@@ -32,6 +32,7 @@ import {
   distinctAlerts, falsePositiveCauses, scoreComponents, scoreProcesses,
   type ComponentScore, type FalseCauses, type LeakTruth, type ProcessScore, type RaisedAlert,
 } from './accuracy/score.js';
+import { addDiagnosis, diagnosisTable, readDiagnosis, scoreDiagnosis, type DiagnosisAccuracy } from './accuracy/diagnosis.js';
 import { saveResults } from './lib.js';
 
 interface Scenario {
@@ -81,6 +82,7 @@ interface ScenarioResult {
   leaks: LeakTruth[];
   components: ComponentScore;
   causes: FalseCauses;
+  diagnosis: DiagnosisAccuracy;
 }
 
 /** Points the definition's simulator at the scenario and its alert logs at a scratch file. */
@@ -92,10 +94,11 @@ function scenarioEdit(sim: Partial<SimulatorOptions>, scratch: string) {
     // Replaced, not merged: the truth is computed from the scenario's options alone.
     source.options = { ...sim };
     for (const n of nodes) if (n?.type === 'alert-log') n.options = { ...n.options, path: join(scratch, 'alerts.ndjson') };
+    addDiagnosis(def, sim, scratch);
   };
 }
 
-async function runEngine(pipeline: string, sim: Partial<SimulatorOptions>): Promise<{ alerts: Alert[]; samples: number; seconds: number }> {
+async function runEngine(pipeline: string, sim: Partial<SimulatorOptions>) {
   const scratch = mkdtempSync(join(tmpdir(), 'resin-accuracy-'));
   const alerts: Alert[] = [];
   try {
@@ -103,7 +106,7 @@ async function runEngine(pipeline: string, sim: Partial<SimulatorOptions>): Prom
       pipeline, edit: scenarioEdit(sim, scratch), deadLetter: join(scratch, 'rejected.ndjson'),
       log: createLogger({ level: 'warn' }), onAlert: (a) => alerts.push(a), checkpointEvery: 0,
     });
-    return { alerts, samples: result.samplesRead, seconds: result.elapsedMs / 1000 };
+    return { alerts, samples: result.samplesRead, seconds: result.elapsedMs / 1000, reports: readDiagnosis(scratch) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -185,6 +188,7 @@ async function runScenario(pipeline: string, scenario: Scenario, baselines: Base
     scenario, units, samples: engine.samples, methods, raised, leaks,
     components: scoreComponents(leaks, raisedEngine),
     causes: falsePositiveCauses(engineScore.false_alarms, truth.behaviours),
+    diagnosis: scoreDiagnosis(truth.leaks, engineScore.detections, engine.reports),
   };
 }
 
@@ -249,6 +253,8 @@ function report(results: ScenarioResult[]): string {
     out.push(table(['behaviours', 'false alarms'], [...combos].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([k, n]) => [k, String(n)])));
   }
 
+  out.push('', diagnosisTable(results.map((r) => [r.scenario.name, r.diagnosis])));
+
   out.push('', 'Runs');
   for (const r of results) {
     out.push(`  ${r.scenario.name}: ${r.scenario.about}; ${r.units} series, ${r.samples.toLocaleString('en-US')} samples; `
@@ -277,6 +283,7 @@ function saved(results: ScenarioResult[], pipeline: string) {
       methods: Object.fromEntries(METHODS.map((m) => [m, { seconds: r.methods[m]!.seconds, process: trim(r.methods[m]!.process, m === 'engine') }])),
       components: r.components,
       engine_false_alarm_causes: r.causes,
+      diagnosis: r.diagnosis,
     })),
     all: results.length > 1 ? Object.fromEntries(METHODS.map((m) => [m, trim(pooled(results, m), false)])) : null,
   };

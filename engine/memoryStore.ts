@@ -1,4 +1,5 @@
 import type { MitigationDecision } from './mitigation.js';
+import { MemoryReferenceStore } from './references.js';
 import type { BucketRows, StateStore } from './state.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
@@ -17,6 +18,7 @@ export class MemoryStore implements StateStore {
   /** The audit, oldest first; bounded by `expireDecisions`. */
   readonly decisions: MitigationDecision[] = [];
   private readonly checkpoints = new Map<string, Uint8Array>();
+  readonly references = new MemoryReferenceStore();
   /** The latest `expire` bound asked for. */
   expiredBefore = -Infinity;
 

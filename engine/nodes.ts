@@ -16,6 +16,8 @@ import { watermarkSpec } from '../operators/time/watermark.js';
 import { mitigateSpec } from '../operators/mitigate/mitigate.js';
 import { actionLogSpec } from '../connectors/actions/action-log.js';
 import { actionNatsSpec } from '../connectors/actions/action-nats.js';
+import { diagnoseSpec } from '../operators/diagnose/diagnose.js';
+import { reportLogSpec } from '../connectors/reports/report-log.js';
 import { Registry } from './pipeline/registry.js';
 import type { NodeSpec } from './spec.js';
 
@@ -39,6 +41,8 @@ export const NODE_SPECS: readonly NodeSpec[] = [
   prometheusSourceSpec,
   reportFilesSpec,
   reportNatsSpec,
+  diagnoseSpec,
+  reportLogSpec,
 ];
 
 let registry: Registry | null = null;

@@ -1,28 +1,53 @@
 import { NativeProfiler, type NativeProfilerOptions } from '../connectors/profilers/native/native-profiler.js';
 import { NodeProfiler, type NodeProfilerOptions } from '../connectors/profilers/node/node-profiler.js';
+import { simulatedProfiler } from '../connectors/simulator/profiler.js';
 import type { ProfileTarget, Profiler } from './diagnosis.js';
+import { silentLogger, type Logger } from './log.js';
 
-/** Builds a profiler from its options (each profiler's own; `{}` gives its defaults). */
-export type ProfilerFactory<O = any> = (options: O) => Profiler;
+/**
+ * Where profilers get the time: wall-clock ms for live processes, event time when a
+ * replay drives diagnosis (the simulated profiler answers as of `now()`).
+ */
+export interface Clock {
+  now(): number;
+}
+
+export const WALL_CLOCK: Clock = { now: () => Date.now() };
+
+/** What a profiler is built with: the run's clock, its own options, a logger. */
+export interface ProfilerEnv {
+  readonly clock: Clock;
+  /** The profiler's own options (`profiler_options.<name>` of a diagnose node), unchecked: the factory checks them. */
+  readonly options: unknown;
+  readonly log: Logger;
+}
+
+export type ProfilerFactory = (env: ProfilerEnv) => Profiler;
 
 /**
  * Every profiler by name: the one place that assembles them, as nodes.ts does for node
- * types. Diagnosis looks a profiler up here by the name a pipeline or `resin diagnose`
- * gives, or tries them in `AUTO_ORDER` on a target.
+ * types. A diagnose node or `resin diagnose` names one, or tries `AUTO_ORDER` on a target.
  */
-export const PROFILERS: Readonly<Record<string, ProfilerFactory>> = {
-  node: (o: NodeProfilerOptions) => new NodeProfiler(o),
-  jemalloc: (o: NativeProfilerOptions) => new NativeProfiler('jemalloc', o),
-  tcmalloc: (o: NativeProfilerOptions) => new NativeProfiler('tcmalloc', o),
-};
+export const PROFILERS: ReadonlyMap<string, ProfilerFactory> = new Map<string, ProfilerFactory>([
+  ['node', (env) => new NodeProfiler((env.options ?? {}) as NodeProfilerOptions)],
+  ['jemalloc', (env) => new NativeProfiler('jemalloc', (env.options ?? {}) as NativeProfilerOptions)],
+  ['tcmalloc', (env) => new NativeProfiler('tcmalloc', (env.options ?? {}) as NativeProfilerOptions)],
+  ['simulated', simulatedProfiler],
+]);
 
 /** Live profilers tried on a real process when none is named: Node.js first, it needs no preparation. */
 export const AUTO_ORDER: readonly string[] = ['node', 'jemalloc', 'tcmalloc'];
 
-export function createProfiler(name: string, options: Record<string, unknown> = {}): Profiler {
-  const factory = PROFILERS[name];
-  if (!factory) throw new RangeError(`unknown profiler "${name}"; known: ${Object.keys(PROFILERS).join(', ')}`);
-  return factory(options);
+/** The factory registered as `name`; throws naming the unknown profiler and the known ones. */
+export function profilerFactory(name: string): ProfilerFactory {
+  const factory = PROFILERS.get(name);
+  if (!factory) throw new RangeError(`unknown profiler "${name}"; known: ${[...PROFILERS.keys()].join(', ')}`);
+  return factory;
+}
+
+/** A live profiler on the wall clock, e.g. for `resin diagnose`. */
+export function createProfiler(name: string, options: Record<string, unknown> = {}, log: Logger = silentLogger): Profiler {
+  return profilerFactory(name)({ clock: WALL_CLOCK, options, log });
 }
 
 /**

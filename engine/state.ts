@@ -1,4 +1,5 @@
 import type { MitigationDecision } from './mitigation.js';
+import type { ReferenceStore } from './references.js';
 import type { RollupBatch } from './telemetry/rollup.js';
 import type { SeriesCatalog } from './telemetry/series.js';
 
@@ -25,6 +26,8 @@ export interface StateStore {
   /** Latest checkpoint saved under `key`, or null. */
   loadCheckpoint(key: string): Promise<Uint8Array | null>;
   saveCheckpoint(key: string, state: Uint8Array): Promise<void>;
+  /** Reference snapshots of healthy processes for diagnosis; a store without it makes diagnosis keep them in memory. */
+  readonly references?: ReferenceStore;
   /** Run a read-only SQL query (reports, tests, `resin` subcommands). */
   query(sql: string, params?: readonly (string | number)[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import type { MitigationDecision } from '../../engine/mitigation.js';
 import { ChunkAppender } from './chunks.js';
 import { appendDecisions, DECISIONS_SCHEMA } from './decisions.js';
 import { SeriesIds, type NameIds } from './dimensions.js';
+import { DuckDbReferenceStore } from './references.js';
 
 /**
  * Tables of a state file. Rows reference integer ids, never strings: VARCHAR columns
@@ -92,6 +93,8 @@ export class DuckDbStore implements StateStore {
   private closing: Promise<void> | null = null;
   private startScratch = new BigInt64Array(0);
   private bucketComponents = new Int32Array(0);
+  /** Reference snapshots for diagnosis, in the same file and on the same queue. */
+  references!: DuckDbReferenceStore;
 
   private constructor(
     readonly location: string,
@@ -140,13 +143,15 @@ export class DuckDbStore implements StateStore {
       for (const names of [dims.hosts, dims.components, dims.processes, dims.attrs]) {
         nameAppenders.set(names, await conn.createAppender(names.table));
       }
-      return new DuckDbStore(
+      const store = new DuckDbStore(
         path, instance, conn, dims, nameAppenders,
         new ChunkAppender(await conn.createAppender('series'), [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
         new ChunkAppender(await conn.createAppender('rollups'), [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
         new ChunkAppender(await conn.createAppender('buckets'), [BIGINT, INTEGER, DOUBLE, INTEGER]),
         await through('rollups'), await through('buckets'),
       );
+      store.references = await DuckDbReferenceStore.open(conn, (work) => store.serial(work));
+      return store;
     } catch (err) {
       conn.closeSync();
       instance.closeSync();

@@ -1,6 +1,8 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { REGIONS, leakWindow, rolloutTick, type FleetPlan, type LeakPattern } from './fleet.js';
+import type { Frame } from '../../engine/diagnosis.js';
 import { MAX_DELAY_MS } from './options.js';
+import { culpritStack } from './sites.js';
 import {
   bufferSensitivity, gapAt, groupCount, outageAt, pidOf, restartGap, shiftAt, shiftFactor, spikeAt, warmupTicks,
   type Gap, type Outage, type Shift, type Spike,
@@ -27,6 +29,8 @@ export interface TruthLeak {
   baseline_bytes: number;
   /** Allocation site the leak is blamed on. */
   culprit: string;
+  /** The culprit's allocation stack as the simulated profiler reports it, innermost frame first. */
+  culprit_stack: Frame[];
   /** Version the process ran when the leak started. */
   version: string;
   /** True when the leak arrived with that version's rollout (it starts at the host's update). */
@@ -143,7 +147,7 @@ export function truthParams(plan: FleetPlan): TruthParams {
   };
 }
 
-interface Start {
+export interface Start {
   tick: number;
   cause: 'unplanned' | 'rollout';
   /** Rollout index when cause is rollout. */
@@ -151,7 +155,7 @@ interface Start {
 }
 
 /** Restarts of series s within the span, unplanned and rollout ones merged (one restart per tick). */
-function startsOf(plan: FleetPlan, s: number): Start[] {
+export function startsOf(plan: FleetPlan, s: number): Start[] {
   const T = plan.opts.ticks;
   const h = plan.seriesHost[s]!, c = plan.seriesComponent[s]!;
   const out: Start[] = [];
@@ -185,6 +189,7 @@ export function truthLeaks(plan: FleetPlan): TruthLeak[] {
       bytes_per_day: Math.round(leak.ratePerDay * leak.baseline),
       baseline_bytes: leak.baseline,
       culprit: leak.culprit,
+      culprit_stack: culpritStack(plan, leak),
       version,
       with_rollout: leak.rollout >= 0,
       restarts: starts.filter((st) => st.tick > leak.start).map((st) => ms(st.tick)),

@@ -6,7 +6,7 @@ import { frameText } from '../../connectors/reports/render/text.js';
 import type { Profiler } from '../diagnosis.js';
 import { toMs } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { createProfiler, detectProfiler, PROFILERS } from '../profilers.js';
+import { AUTO_ORDER, createProfiler, detectProfiler } from '../profilers.js';
 import { bytes } from './format.js';
 
 function duration(flag: string, value: string): number {
@@ -51,8 +51,8 @@ export async function diagnoseCommand(argv: string[]): Promise<number> {
   if (intervalMs > durationMs) throw new UsageError(`--interval (${values.interval}) must not be longer than --duration (${values.duration})`);
   const top = Number(values.top);
   if (!Number.isInteger(top) || top <= 0) throw new UsageError(`--top must be a positive integer, got "${values.top}"`);
-  if (values.profiler !== undefined && !PROFILERS[values.profiler]) {
-    throw new UsageError(`--profiler must be one of ${Object.keys(PROFILERS).join(', ')}, got "${values.profiler}"`);
+  if (values.profiler !== undefined && !AUTO_ORDER.includes(values.profiler)) {
+    throw new UsageError(`--profiler must be one of ${AUTO_ORDER.join(', ')}, got "${values.profiler}"`);
   }
   const samplingInterval = values['sampling-interval'] === undefined ? undefined : Number(values['sampling-interval']);
   if (samplingInterval !== undefined && !(Number.isInteger(samplingInterval) && samplingInterval > 0)) {

@@ -4,7 +4,7 @@ import { dumpKind, objectAt, readDump } from '../../../connectors/profilers/nati
 import { toSamples } from '../../../connectors/profilers/native/native-profiler.js';
 import { parseStacks } from '../../../connectors/profilers/native/pprof.js';
 import { toStacks } from '../../../connectors/profilers/node/samplingProfile.js';
-import { createProfiler, PROFILERS } from '../../../engine/profilers.js';
+import { AUTO_ORDER, createProfiler, PROFILERS } from '../../../engine/profilers.js';
 
 const MAPS = `MAPPED_LIBRARIES:
 55ac9f039000-55ac9f03a000 r--p 00000000 fe:00 2244698                    /srv/svc
@@ -82,8 +82,8 @@ describe('V8 sampling heap profile', () => {
 
 describe('profiler registry', () => {
   it('builds each registered profiler by name and refuses unknown names', () => {
-    expect(Object.keys(PROFILERS)).toEqual(['node', 'jemalloc', 'tcmalloc']);
-    for (const name of Object.keys(PROFILERS)) expect(createProfiler(name).kind).toBe(name);
-    expect(() => createProfiler('perf')).toThrow(/unknown profiler "perf"; known: node, jemalloc, tcmalloc/);
+    expect([...PROFILERS.keys()]).toEqual(['node', 'jemalloc', 'tcmalloc', 'simulated']);
+    for (const name of AUTO_ORDER) expect(createProfiler(name).kind).toBe(name);
+    expect(() => createProfiler('perf')).toThrow(/unknown profiler "perf"; known: node, jemalloc, tcmalloc, simulated/);
   });
 });

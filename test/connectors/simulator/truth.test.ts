@@ -277,7 +277,7 @@ describe('simulator ground truth', () => {
       expect(read).toEqual(JSON.parse(JSON.stringify(A.truth)));
       const leak: TruthLeak = read.leaks[0]!;
       expect(Object.keys(leak).sort()).toEqual(
-        ['baseline_bytes', 'bytes_per_day', 'component', 'culprit', 'host', 'pattern', 'process', 'rate_per_day', 'restarts', 'start', 'version', 'with_rollout'],
+        ['baseline_bytes', 'bytes_per_day', 'component', 'culprit', 'culprit_stack', 'host', 'pattern', 'process', 'rate_per_day', 'restarts', 'start', 'version', 'with_rollout'],
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

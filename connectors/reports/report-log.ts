@@ -1,0 +1,42 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { DiagnosisReport } from '../../engine/diagnosis.js';
+import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
+
+export interface ReportLogOptions {
+  /** File to write, or "-" for standard output. */
+  path: string;
+}
+
+/** Diagnosis reports as NDJSON, one line per report, written as they come (reports are few). */
+export function reportLog(options: ReportLogOptions, ctx: NodeContext): SinkInstance<DiagnosisReport> {
+  const toStdout = options.path === '-';
+  let fd: number | null = toStdout ? null : openSync(options.path, 'w');
+  const written = ctx.metrics.counter('reports_written', { node: ctx.id });
+  return {
+    write(report) {
+      const line = JSON.stringify(report) + '\n';
+      if (toStdout) process.stdout.write(line);
+      else if (fd !== null) writeSync(fd, line);
+      written.value++;
+    },
+    async close() {
+      if (fd !== null) closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
+export const reportLogSpec: SinkSpec<ReportLogOptions, 'reports'> = {
+  type: 'report-log',
+  kind: 'sink',
+  summary: 'Writes diagnosis reports as NDJSON to a file or standard output',
+  input: 'reports',
+  options: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      path: { type: 'string', minLength: 1, default: '-', description: 'output file, or "-" for standard output' },
+    },
+  },
+  create: reportLog,
+};
