@@ -2,7 +2,8 @@ import { stableHash } from '../../engine/alertBook.js';
 
 /**
  * Which live instance should hold each partition: rendezvous (highest random weight)
- * hashing with a cap of ceil(partitions / instances) each. Every instance computes it
+ * hashing, with floor(partitions / instances) each and one more for as many as the
+ * division leaves over. Every instance computes it
  * from the same list of members and gets the same answer, so no instance has to tell
  * another what to do; when one leaves, only its partitions (and the few the cap moves)
  * change hands, and when it comes back it gets the same ones again.
@@ -12,13 +13,15 @@ import { stableHash } from '../../engine/alertBook.js';
 export function assignPartitions(count: number, members: readonly string[]): string[] {
   const live = [...new Set(members)].sort();
   if (live.length === 0) return [];
-  const cap = Math.ceil(count / live.length);
+  const floor = Math.floor(count / live.length);
+  let extra = count % live.length;
   const load = new Map(live.map((m) => [m, 0]));
   const owner: string[] = new Array(count);
   // Partitions in a fixed order; each goes to its best-scoring member with room left.
   for (let p = 0; p < count; p++) {
     const ranked = live.map((m) => ({ m, score: weight(m, p) })).sort((a, b) => b.score - a.score || (a.m < b.m ? -1 : 1));
-    const pick = ranked.find((r) => load.get(r.m)! < cap)!;
+    const pick = ranked.find((r) => load.get(r.m)! < floor || (load.get(r.m) === floor && extra > 0))!;
+    if (load.get(pick.m) === floor) extra--;
     owner[p] = pick.m;
     load.set(pick.m, load.get(pick.m)! + 1);
   }

@@ -48,8 +48,11 @@ const LOCKED_RETRY_MS = 500;
  * `resin run` would. A run that fails is started again while the lease is held (the
  * usual cause: the previous holder still has the partition's state file open, and
  * DuckDB's lock on it keeps two holders from ever writing it at once). A partition
- * handed over or lost is stopped the way SIGTERM stops a run: drain, checkpoint, give
- * back what was not processed; the next holder resumes from that checkpoint.
+ * handed over or lost (or the instance stopping) is abandoned rather than drained: no
+ * end-of-stream flush, no final checkpoint, what it held given back to the server. The
+ * next holder resumes from the last checkpoint as after a crash, which is the one path
+ * whose results equal an uninterrupted run's (a drain would emit the open rollup
+ * periods early, and level 2 would keep those partial periods).
  */
 export async function runPartitioned(o: PartitionedRunOptions): Promise<PartitionedRunResult> {
   const started = performance.now();
@@ -83,7 +86,7 @@ export async function runPartitioned(o: PartitionedRunOptions): Promise<Partitio
       while (!stop.signal.aborted) {
         try {
           const r = await runSession({
-            pipeline: o.pipeline, graph, metrics: o.metrics, status, log, signal: stop.signal,
+            pipeline: o.pipeline, graph, metrics: o.metrics, status, log, signal: stop.signal, abandon: stop.signal,
             state: partitionFile(o.state, p, o.plan.count), stateMemory: o.stateMemory,
             deadLetter: partitionFile(o.deadLetter, p, o.plan.count), checkpointEvery: o.checkpointEvery,
           });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Table, tableToIPC } from 'apache-arrow';
 import { AckPolicy, connect, DeliverPolicy, headers, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { parse, stringify } from 'yaml';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
 import { ARROW_CONTENT_TYPE, CONTENT_TYPE, subjectToken } from '../../connectors/nats/subjects.js';
 import { FleetSimulator, type SimulatedBatch } from '../../connectors/simulator/index.js';
@@ -29,7 +29,7 @@ import { describeNats, useNatsServer } from '../helpers/nats.js';
 // Fewer than the shipped 12: every partition's pipeline flushes its own rollups to its own
 // state file once per closed period, and this test pushes 12 days of periods through in seconds.
 const PARTITIONS = 6;
-const FLEET = { hosts: 24, components: 12, days: 12, interval: '15m', seed: 11, batch_size: 2_000, leak_fraction: 0.06 };
+const FLEET = { hosts: 16, components: 12, days: 10, interval: '15m', seed: 11, batch_size: 2_000, leak_fraction: 0.06 };
 const STREAM = 'RESIN_TELEMETRY';
 const INSTANCES = ['a', 'b', 'c'];
 const dir = mkdtempSync(join(tmpdir(), 'resin-scaleout-'));
@@ -75,7 +75,7 @@ function writePipeline(name: string, url: string): void {
 const started = new Map<string, Engine>();
 // A failed test must not leave engines behind.
 afterAll(() => { for (const e of started.values()) e.child.kill('SIGKILL'); });
-const logs = () => [...started].map(([i, e]) => `--- ${i}:\n${e.stderr().slice(-4000)}`).join('\n');
+const logs = () => [...started].map(([i, e]) => `--- ${i}:\n${e.stderr().split('\n').filter((l) => !/reading NATS|left unacknowledged/.test(l)).join('\n').slice(-4000)}`).join('\n');
 
 async function until(what: string, ms: number, test: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + ms;
@@ -216,6 +216,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
   }
 
   it('takes over the killed instance\'s partitions and produces every alert exactly once', { timeout: 180_000 }, async () => {
+    onTestFailed(() => { process.stderr.write(`${logs()}\n`); });
     // The server spread the components over several partitions.
     expect(new Set(components.values()).size).toBeGreaterThanOrEqual(PARTITIONS - 1);
 
