@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, tableToIPC } from 'apache-arrow';
-import { AckPolicy, connect, DeliverPolicy, headers, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, headers, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
@@ -14,7 +14,8 @@ import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { filterBatch } from '../../engine/telemetry/filter.js';
 import { dictColumn, floatColumn } from '../../engine/telemetry/schema.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Scale-out, end to end: nats-server partitions the telemetry by component with its
@@ -77,13 +78,8 @@ const started = new Map<string, Engine>();
 afterAll(() => { for (const e of started.values()) e.child.kill('SIGKILL'); });
 const logs = () => [...started].map(([i, e]) => `--- ${i}:\n${e.stderr().split('\n').filter((l) => !/reading NATS|left unacknowledged/.test(l)).join('\n').slice(-4000)}`).join('\n');
 
-async function until(what: string, ms: number, test: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${logs()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** `until`, with the engines' logs in the message of a timeout. */
+const waitFor = (what: string, ms: number, test: () => Promise<boolean>) => until(what, ms, test, { every: 50, context: logs });
 
 describeNats('scale-out: three instances share the partitions, one is killed mid-stream', () => {
   const server = useNatsServer(['-c', conf]);
@@ -176,19 +172,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
     return out;
   }
 
-  async function storedAlerts(name: string): Promise<Alert[]> {
-    const stream = `${name.toUpperCase()}_ALERTS`;
-    const c = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-    const count = (await jsm.streams.info(stream)).state.messages;
-    const out: Alert[] = [];
-    if (count === 0) return out;
-    const messages = await (await nc.jetstream().consumers.get(stream, c.name)).fetch({ max_messages: count, expires: 5000 });
-    for await (const m of messages) {
-      out.push(m.json<Alert>());
-      if (out.length === count) break;
-    }
-    return out;
-  }
+  const storedAlerts = (name: string) => storedJson<Alert>(nc, jsm, `${name.toUpperCase()}_ALERTS`);
 
   /** Rollups of every partition's state file under `name/`. */
   async function rollups(name: string): Promise<Map<string, { mean: number; n: number }>> {
@@ -222,14 +206,14 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
 
     // The reference: one instance that holds every partition and is never interrupted.
     const whole = startInstance('whole', 'whole', 'whole');
-    const reference = until('the reference instance to acknowledge every message', 150_000, () => finished('whole')).then(() => stop(whole));
+    const reference = waitFor('the reference instance to acknowledge every message', 150_000, () => finished('whole')).then(() => stop(whole));
     reference.catch(() => {});
 
     const raw: Alert[] = [];
     nc.subscribe('scaled.alerts.>', { callback: (err, m) => { if (!err) raw.push(m.json<Alert>()); } });
     const engines = new Map(INSTANCES.map((i) => [i, startInstance('scaled', i, 'scaled')]));
     // Every instance holds partitions: they found each other through the bucket.
-    await until('the three instances to share the partitions', 60_000, async () => {
+    await waitFor('the three instances to share the partitions', 60_000, async () => {
       const h = await holders('scaled');
       return h.size === PARTITIONS && new Set(h.values()).size === 3;
     });
@@ -246,7 +230,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
       for (const p of ofVictim) n += await acked('scaled', p);
       return n;
     };
-    await until(`instance ${victim} to get through 30% of its partitions`, 60_000, async () => await progress() >= 0.3 * total);
+    await waitFor(`instance ${victim} to get through 30% of its partitions`, 60_000, async () => await progress() >= 0.3 * total);
     const killed = engines.get(victim)!;
     killed.child.kill('SIGKILL');
     await once(killed.child, 'exit');
@@ -254,7 +238,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
     // Killed mid-stream: it had work left.
     expect(atKill).toBeLessThan(total);
 
-    await until('the survivors to take over and acknowledge every message', 90_000, () => finished('scaled'));
+    await waitFor('the survivors to take over and acknowledge every message', 90_000, () => finished('scaled'));
     const after = await holders('scaled');
     for (const p of ofVictim) expect(survivors).toContain(after.get(p));
     await Promise.all(survivors.map((i) => stop(engines.get(i)!)));

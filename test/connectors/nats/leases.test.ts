@@ -6,6 +6,7 @@ import { SourceError } from '../../../engine/errors.js';
 import { silentLogger } from '../../../engine/log.js';
 import { Metrics } from '../../../engine/metrics.js';
 import { describeNats, useNatsServer } from '../../helpers/nats.js';
+import { until } from '../../helpers/until.js';
 
 /** What one instance did with its partitions, in order. */
 class Recorder implements PartitionWork {
@@ -23,13 +24,6 @@ class Recorder implements PartitionWork {
   }
 }
 
-async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describeNats('partition leases in a KV bucket', () => {
   const server = useNatsServer();

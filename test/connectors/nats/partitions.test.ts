@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { describe, expect, it, vi } from 'vitest';
 import { assignPartitions } from '../../../connectors/nats/assign.js';
 import { natsSource } from '../../../connectors/nats/nats.js';
 import { partitionFile, partitionPlan } from '../../../connectors/nats/partitions.js';
+import { main } from '../../../engine/cli/main.js';
 import { PACKAGE_ROOT } from '../../../engine/cli/paths.js';
 import { ConfigError, type ConfigIssue } from '../../../engine/errors.js';
 import { defaultRegistry } from '../../../engine/nodes.js';
@@ -71,6 +73,21 @@ describe('partition plan', () => {
     const unpartitioned = shipped('nats.yaml');
     unpartitioned.nodes.telemetry.options.lease = '10s';
     expect(issuesOf(unpartitioned)[0]).toMatchObject({ node: 'telemetry', field: 'options.lease', message: expect.stringMatching(/partitioned source only/) });
+  });
+
+  it('makes `resin run` exit 2 naming the node and field, before connecting to anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resin-partitions-'));
+    const file = join(dir, 'p.yaml');
+    writeFileSync(file, stringify(withTelemetry((o) => { o.subject = 'resin.part.>'; o.servers = 'nats://127.0.0.1:1'; })));
+    let err = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
+    try {
+      expect(await main(['run', '--pipeline', file, '--http', 'off', '--state', join(dir, 's.duckdb')])).toBe(2);
+    } finally {
+      spy.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(err).toMatch(/node "telemetry": options\.subject: must hold \{partition\} once/);
   });
 
   it('is refused by the schema when out of range', () => {
