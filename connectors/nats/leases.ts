@@ -1,4 +1,4 @@
-import { StorageType, type KV, type NatsConnection, type NatsError } from 'nats';
+import { StorageType, type JetStreamManager, type KV, type NatsConnection, type NatsError } from 'nats';
 import { SourceError } from '../../engine/errors.js';
 import type { Logger } from '../../engine/log.js';
 import type { Metrics } from '../../engine/metrics.js';
@@ -56,9 +56,12 @@ export class PartitionLeases {
   private joinedAt = -1;
   private readonly gauge;
   private readonly changes;
+  /** Not disconnected since the connection opened (the readiness probe asks). */
+  private up = true;
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
     private readonly kv: KV,
     private readonly plan: PartitionPlan,
     readonly instance: string,
@@ -67,13 +70,24 @@ export class PartitionLeases {
   ) {
     this.gauge = metrics.gauge('partitions_held', { instance });
     this.changes = (what: 'taken' | 'released' | 'lost') => metrics.counter('partition_leases', { instance, event: what });
+    void (async () => {
+      for await (const st of nc.status()) {
+        if (st.type === 'disconnect' || st.type === 'reconnect') {
+          this.up = st.type === 'reconnect';
+          log.warn(`NATS ${st.type} (lease bucket)`, { server: String(st.data) });
+        }
+      }
+    })().catch(() => {});
   }
 
   /** Connects and opens the lease bucket (created with the plan's lease as its max age when missing). */
   static async open(plan: PartitionPlan, instance: string, log: Logger, metrics: Metrics): Promise<PartitionLeases> {
     const nc = await openConnection(connectionOptions(plan.connection, `resin ${instance} leases`));
     try {
-      const kv = await nc.jetstream().views.kv(plan.bucket, {
+      // A request that takes longer than a round is as good as lost: the next round tries again.
+      const timeout = Math.max(1000, plan.leaseMs / 3);
+      const jsm = await nc.jetstreamManager({ timeout });
+      const kv = await nc.jetstream({ timeout }).views.kv(plan.bucket, {
         ttl: plan.leaseMs, history: 1, storage: StorageType.Memory,
         description: `resin partition leases: ${plan.count} partitions`,
       });
@@ -86,7 +100,7 @@ export class PartitionLeases {
       if (count !== undefined && Number(count) !== plan.count) {
         throw new SourceError(`"partitions" is ${plan.count} but the bucket ${plan.bucket} was created for ${count}: give every instance the same count (and the server mapping's partition(n, ...) the same n)`);
       }
-      return new PartitionLeases(nc, kv, plan, instance, log, metrics);
+      return new PartitionLeases(nc, jsm, kv, plan, instance, log, metrics);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err instanceof SourceError ? err : new SourceError(`lease bucket ${plan.bucket}: ${(err as Error).message}`, { cause: err });
@@ -95,7 +109,7 @@ export class PartitionLeases {
 
   /** Connected to NATS (the readiness probe asks). */
   get connected(): boolean {
-    return !this.nc.isClosed();
+    return this.up && !this.nc.isClosed();
   }
 
   /** Partitions held now, in order. */
@@ -118,7 +132,10 @@ export class PartitionLeases {
           this.leaving = true;
           await this.kv.delete(memberKey(this.instance)).catch(() => {});
         }
+        const started = performance.now();
         await this.round(work);
+        const took = performance.now() - started;
+        if (took > every) this.log.warn('lease round took longer than a third of the lease', { ms: Math.round(took), lease_ms: this.plan.leaseMs });
         if (this.leaving && this.held.size === 0 && this.stopping.size === 0) break;
         await sleep(Math.max(0, next - performance.now()), this.leaving ? undefined : signal);
       }
@@ -157,10 +174,17 @@ export class PartitionLeases {
     this.gauge.value = this.held.size;
   }
 
+  /**
+   * Members whose key is alive: the subjects the bucket's stream holds a message for
+   * (one request, no consumer), less those whose last message is a delete.
+   */
   private async liveMembers(): Promise<string[] | null> {
     try {
-      const out: string[] = [];
-      for await (const k of await this.kv.keys('member.>')) out.push(k.slice('member.'.length));
+      const prefix = `$KV.${this.plan.bucket}.`;
+      const info = await this.jsm.streams.info(`KV_${this.plan.bucket}`, { subjects_filter: `${prefix}member.>` });
+      const names = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length + 'member.'.length));
+      const entries = await Promise.all(names.map((n) => this.kv.get(memberKey(n))));
+      const out = names.filter((_, i) => entries[i]?.operation === 'PUT');
       if (!out.includes(this.instance)) out.push(this.instance);
       return out;
     } catch (err) {
