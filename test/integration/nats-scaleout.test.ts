@@ -270,6 +270,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
       return m;
     };
     expect(wantAlerts.filter((a) => a.state === 'open').length).toBeGreaterThan(0);
+    console.info(`${gotAlerts.length} alert emissions stored for ${byComponent(gotAlerts).size} components, ${raw.length} seen by a plain subscriber`);
     expect(byComponent(gotAlerts)).toEqual(byComponent(wantAlerts));
     const opened = gotAlerts.filter((a) => a.state === 'open').map((a) => a.id);
     expect(new Set(opened).size).toBe(opened.length);
