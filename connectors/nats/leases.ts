@@ -40,13 +40,14 @@ function errorCode(err: unknown): number | undefined {
  * Which partitions to hold follows from the live members (assign.ts), recomputed each
  * round: when an instance dies its member key and leases expire and the others take
  * its partitions; when one joins, the others stop the partitions that are now its and
- * delete their leases, and it takes them. Stopping is a pipeline's own drain and
- * checkpoint; the lease is renewed until that is done, then deleted.
+ * delete their leases, and it takes them. The lease of a partition being stopped is
+ * renewed until its work has stopped (engine/cli/partitioned.ts abandons the
+ * partition's pipeline run), then deleted.
  */
 export class PartitionLeases {
   /** Partitions held: the revision of our last write of the lease. */
   private readonly held = new Map<number, number>();
-  /** performance.now() of each held lease's last successful renewal. */
+  /** performance.now() at which each held lease's last successful renewal was sent. */
   private readonly renewedAt = new Map<number, number>();
   /** Partitions being stopped (lost or handed over), until their work has stopped. */
   private readonly stopping = new Map<number, Promise<void>>();
