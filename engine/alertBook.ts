@@ -21,7 +21,7 @@ interface Entry {
 }
 
 /** FNV-1a, 52 bits: ids must be the same on every replay, so no randomness and no clocks. */
-function stableHash(text: string): string {
+export function stableHash(text: string): string {
   let h1 = 0x811c9dc5, h2 = 0x01000193;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -33,6 +33,13 @@ export interface RunInputs {
   readonly log: Logger;
   readonly store: StateStore;
   readonly signal?: AbortSignal;
+  /**
+   * Aborted together with `signal` to stop as a crash would, but in-process: no
+   * end-of-stream flush and no final checkpoint, so the next run from the same state
+   * (here or on another instance) resumes from the last checkpoint exactly as if this
+   * one had never gone past it. Sources give back what they hold; sinks are closed.
+   */
+  readonly abandon?: AbortSignal;
   /** Wall-clock time between checkpoints while running (default 60 s); 0 disables. */
   readonly checkpointEvery?: number;
   /** Called with every alert an operator emits, e.g. to print a report at the end. */
@@ -81,9 +88,18 @@ export async function runPipeline(run: RunInputs): Promise<RunResult> {
     if (status) status.phase = 'stopped';
     return { elapsedMs: performance.now() - started, catalog: result };
   } catch (err) {
+    if (run.abandon?.aborted) {
+      if (status) status.phase = 'stopped';
+      return { elapsedMs: performance.now() - started, catalog };
+    }
     if (status) status.phase = 'failed';
     throw err;
   }
+}
+
+/** Ends a source's stream with an error, so that no operator flushes what it holds. */
+class RunAbandoned extends Error {
+  override readonly name = 'RunAbandoned';
 }
 
 async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, signal: AbortSignal): Promise<SeriesCatalog> {
@@ -146,7 +162,7 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     if (node.kind === 'source') {
       const source = instance as SourceInstance<unknown>;
       status?.watchSource(node.id, source.ready ? () => source.ready!() : undefined);
-      const src = connectable(pull(node, source, run.metrics, signal, betweenBatches, status), {
+      const src = connectable(pull(node, source, run.metrics, signal, betweenBatches, status, run.abandon), {
         connector: () => new Subject<unknown>(),
         resetOnDisconnect: false,
       });
@@ -205,7 +221,8 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     signal.removeEventListener('abort', draining);
     step('closing nodes');
     for (const s of subscriptions) s.unsubscribe();
-    await closeAll(instances, run.nodes.filter((n) => n.kind !== 'sink').map((n) => n.id));
+    // Sinks closed on the normal path above; an abandoned run still releases their connections.
+    await closeAll(instances, run.nodes.filter((n) => n.kind !== 'sink' || run.abandon?.aborted === true).map((n) => n.id));
     step('stopped');
   }
   return catalog;
@@ -234,6 +251,7 @@ function countAlert(run: RunInputs, alert: Alert): void {
 function pull(
   node: RunnableNode, source: SourceInstance<unknown>, metrics: Metrics, signal: AbortSignal,
   betweenBatches: (source: SourceInstance<unknown>) => Promise<void>, status: RunStatus | undefined,
+  abandon: AbortSignal | undefined,
 ): Observable<unknown> {
   const rows = metrics.counter('rows_out', { node: node.id });
   const items = metrics.counter('items_out', { node: node.id });
@@ -259,6 +277,7 @@ function pull(
         }
         await iterator.return?.();
         status?.sourceReading(node.id, false);
+        if (abandon?.aborted) throw new RunAbandoned('abandoned');
         sub.complete();
       } catch (err) {
         await iterator.return?.().catch(() => {});

@@ -2,6 +2,7 @@ import type { Logger } from '../../engine/log.js';
 import type { Metrics } from '../../engine/metrics.js';
 import { encodeCycle, type CyclePublisher } from './publisher.js';
 import type { HostSampler } from './sampler.js';
+import { sleep } from '../../engine/sleep.js';
 
 export interface CycleReport {
   readonly ts: number;
@@ -82,16 +83,4 @@ export class HostAgent {
       await sleep(next - now, signal);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -11,6 +11,7 @@ import { CONNECTION_PROPERTIES, connectionOptions, describeServers, openConnecti
 import { Inbox } from './inbox.js';
 import { AckLedger, COMMIT_DEFAULTS, ensureConsumer, JETSTREAM_SCHEMA, RedeliveryOrder, type JetStreamOptions } from './jetstream.js';
 import { JsonPayloadReader } from './jsonPayload.js';
+import { PARTITION_PROPERTIES, PARTITION_TOKEN } from './partitions.js';
 import { ARROW_CONTENT_TYPE, CONTENT_TYPE, isSubscribableSubject, TELEMETRY_PREFIX } from './subjects.js';
 
 export interface NatsSourceOptions extends NatsConnectionOptions {
@@ -26,6 +27,12 @@ export interface NatsSourceOptions extends NatsConnectionOptions {
   max_wait: string | number;
   /** Core NATS: messages held while the engine is busy; beyond it the oldest are dropped and counted. */
   max_pending: number;
+  /** Scale-out: the stream is split into this many partitions, shared by `resin run` instances (partitions.ts). */
+  partitions?: number;
+  /** Scale-out: how long an instance's hold on a partition lasts without renewal. */
+  lease?: string | number;
+  /** Scale-out: the KV bucket holding the leases. */
+  lease_bucket?: string;
 }
 
 /** A message as taken off the connection; `seq` numbers it for records and dead letters. */
@@ -83,7 +90,11 @@ function isArrow(m: Msg | JsMsg): boolean {
  * RedeliveryOrder), and what a stopping run did not process is given back.
  */
 export function natsSource(options: NatsSourceOptions, ctx: NodeContext): SourceInstance<SampleBatch> & Checkpointable {
+  if (options.partitions !== undefined) {
+    throw new Error('"partitions": a partitioned source runs one pipeline per partition, which `resin run` starts for the partitions its instance holds');
+  }
   const subjects = Array.isArray(options.subject) ? options.subject : [options.subject];
+  for (const s of subjects) if (s.includes(PARTITION_TOKEN)) throw new Error(`"subject": "${s}" holds ${PARTITION_TOKEN}, which needs "partitions"`);
   for (const s of subjects) if (!isSubscribableSubject(s)) throw new Error(`"subject": "${s}" is not a valid subject`);
   const js = options.jetstream ?? null;
   if (js && subjects.length !== 1) throw new Error('"subject": a JetStream consumer reads one subject (use a wildcard such as resin.telemetry.>)');
@@ -369,6 +380,7 @@ export const natsSourceSpec: SourceSpec<NatsSourceOptions, 'samples'> = {
       batch_size: { type: 'integer', minimum: 1, default: 65536, description: 'rows per batch at most' },
       max_wait: durationSchema({ default: '100ms', description: 'time a batch waits for more rows after its first message' }),
       max_pending: { type: 'integer', minimum: 1, default: 100000, description: 'core NATS: messages held before the oldest are dropped' },
+      ...PARTITION_PROPERTIES,
     },
   },
   create: natsSource,

@@ -21,7 +21,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
     ],
   },
   run: {
-    usage: 'resin run [--pipeline P] [--state PATH] [--http ADDR|off] [--drain-timeout D] [--log-format text|json]',
+    usage: 'resin run [--pipeline P] [--state PATH] [--http ADDR|off] [--drain-timeout D] [--log-format text|json] [--instance NAME]',
     summary: 'Run a pipeline as a long-lived sidecar until its sources end or SIGINT/SIGTERM, which drain in-flight batches, flush and exit 0. Serves /healthz, /readyz and /metrics.',
     options: [
       ['--pipeline P', 'pipeline definition (default: pipelines/resin.yaml, env RESIN_PIPELINE)'],
@@ -33,6 +33,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--checkpoint-every D', 'wall-clock time between checkpoints (default 60s, env RESIN_CHECKPOINT_EVERY)'],
       ['--log-format F', 'text or json (default text, env RESIN_LOG_FORMAT)'],
       ['--log-level L', 'debug, info, warn or error (default info, env RESIN_LOG_LEVEL)'],
+      ['--instance NAME', 'this instance\'s name among those sharing a partitioned pipeline (default: the host name, env RESIN_INSTANCE)'],
       ['', 'precedence: flag, then environment, then the pipeline file\'s run: section, then the default'],
     ],
   },

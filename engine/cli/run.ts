@@ -10,6 +10,8 @@ import { resolveRunConfig, RUN_SETTINGS } from '../ops/config.js';
 import { startOpsServer, type OpsServer } from '../ops/server.js';
 import type { LogicalGraph } from '../pipeline/graph.js';
 import { RunStatus } from '../runStatus.js';
+import { partitionPlan } from '../../connectors/nats/partitions.js';
+import { runPartitioned } from './partitioned.js';
 import { pipelinePath } from './paths.js';
 import { compileFile, runSession } from './session.js';
 import { formatSummary, summarize } from './summary.js';
@@ -42,8 +44,10 @@ export async function runCommand(argv: string[], io: RunIo = {}): Promise<number
   const early = resolveRunConfig({ flags, env: process.env });
   let log = createLogger({ format: early.logFormat, level: early.logLevel });
   let graph: LogicalGraph;
+  let plan: ReturnType<typeof partitionPlan>;
   try {
     graph = await compileFile(pipeline);
+    plan = partitionPlan(graph);
   } catch (err) {
     if (early.logFormat !== 'json' || !(err instanceof ConfigError)) throw err;
     log.error('invalid pipeline definition', { pipeline, issues: err.issues.map(formatIssue) });
@@ -83,12 +87,17 @@ export async function runCommand(argv: string[], io: RunIo = {}): Promise<number
     log.info('starting', {
       pipeline, name: graph.name, state: config.state, state_memory: config.stateMemory, dead_letter: config.deadLetter,
       http: server ? formatHttpAddress(server.address) : 'off', drain_timeout: formatMs(config.drainTimeoutMs),
+      ...(plan ? { instance: config.instance, partitions: plan.count } : {}),
     });
-    const result = await runSession({
-      pipeline, graph, metrics, status, state: config.state, stateMemory: config.stateMemory, deadLetter: config.deadLetter, log,
+    const settings = {
+      pipeline, metrics, status, state: config.state, stateMemory: config.stateMemory, deadLetter: config.deadLetter, log,
       signal: stop.signal, checkpointEvery: config.checkpointEveryMs,
-    });
-    const summary = summarize(result.metrics, result.samplesRead, result.seriesSeen, result.elapsedMs, config.deadLetter, null);
+    };
+    // A partitioned source: one run per partition this instance holds (docs/scale-out.md).
+    const result = plan
+      ? await runPartitioned({ ...settings, plan, instance: config.instance })
+      : await runSession({ ...settings, graph });
+    const summary = summarize(metrics, result.samplesRead, result.seriesSeen, result.elapsedMs, config.deadLetter, null);
     const reason = stop.signal.aborted ? 'signal' : 'sources ended';
     if (config.logFormat === 'json') log.info('stopped', { reason, summary });
     else process.stderr.write(formatSummary(`resin run ${pipeline} (stopped: ${reason})`, summary) + '\n');

@@ -32,6 +32,8 @@ export interface SessionOptions {
   deadLetter: string;
   log: Logger;
   signal?: AbortSignal;
+  /** Aborted with `signal`: stop without the final flush and checkpoint (see RunInputs.abandon). */
+  abandon?: AbortSignal;
   progress?: boolean;
   onAlert?: (alert: Alert) => void;
   checkpointEvery?: number;
@@ -69,7 +71,7 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     if (status) status.storeOpen = true;
     const result = await runPipeline({
       nodes: graph.nodes, specs: defaultRegistry(), metrics, deadLetter, log: opts.log, store: opened,
-      signal: opts.signal, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery, status,
+      signal: opts.signal, abandon: opts.abandon, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery, status,
     });
     const samplesRead = sources.reduce((s, id) => s + metrics.total('rows_out', { node: id }), 0);
     return { graph, metrics, elapsedMs: result.elapsedMs, samplesRead, seriesSeen: result.catalog.size };

@@ -1,8 +1,9 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { toMs } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { LogLevel } from '../log.js';
-import type { RunSettings } from '../pipeline/runSettings.js';
+import { INSTANCE_PATTERN, type RunSettings } from '../pipeline/runSettings.js';
 import { MEMORY_LIMIT_PATTERN } from '../../connectors/duckdb/store.js';
 import { DEFAULT_HTTP, parseHttpAddress, type HttpAddress } from './address.js';
 
@@ -18,6 +19,8 @@ export interface RunConfig {
   readonly checkpointEveryMs: number;
   readonly logFormat: 'text' | 'json';
   readonly logLevel: LogLevel;
+  /** Name among the instances sharing a partitioned pipeline. */
+  readonly instance: string;
 }
 
 type Key = keyof RunSettings;
@@ -35,6 +38,8 @@ export const RUN_SETTINGS: Readonly<Record<Key, { flag: string; env: string; fal
   checkpoint_every: { flag: 'checkpoint-every', env: 'RESIN_CHECKPOINT_EVERY', fallback: '60s' },
   log_format: { flag: 'log-format', env: 'RESIN_LOG_FORMAT', fallback: 'text' },
   log_level: { flag: 'log-level', env: 'RESIN_LOG_LEVEL', fallback: 'info' },
+  // Host names are unique in a fleet; two instances on one host need names of their own.
+  instance: { flag: 'instance', env: 'RESIN_INSTANCE', fallback: hostname() },
 };
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
@@ -83,6 +88,10 @@ export function resolveRunConfig(src: ConfigSources): RunConfig {
   if (format.value !== 'text' && format.value !== 'json') throw new UsageError(`${format.from}: log format must be text or json, got "${format.value}"`);
   const level = pick('log_level');
   if (!LEVELS.includes(level.value)) throw new UsageError(`${level.from}: log level must be one of ${LEVELS.join(', ')}, got "${level.value}"`);
+  const instance = pick('instance');
+  if (!new RegExp(INSTANCE_PATTERN).test(instance.value)) {
+    throw new UsageError(`${instance.from}: instance name must be letters, digits, "_", "-", "=" or "." (not first), got "${instance.value}"`);
+  }
   return {
     state: resolve(pick('state').value),
     stateMemory: memory.value,
@@ -92,6 +101,7 @@ export function resolveRunConfig(src: ConfigSources): RunConfig {
     checkpointEveryMs: duration('checkpoint_every'),
     logFormat: format.value,
     logLevel: level.value as LogLevel,
+    instance: instance.value,
   };
 }
 

@@ -20,8 +20,13 @@ export interface RunSettings {
   /** Wall-clock time between checkpoints while running. */
   checkpoint_every?: string | number;
   log_format?: 'text' | 'json';
+  /** This instance's name among those sharing a partitioned pipeline's partitions. */
+  instance?: string;
   log_level?: 'debug' | 'info' | 'warn' | 'error';
 }
+
+/** Instance names go into KV keys and metric labels. */
+export const INSTANCE_PATTERN = '^[A-Za-z0-9_=-][A-Za-z0-9_=.-]*$';
 
 /** No defaults here: an absent field lets the environment or the built-in default decide. */
 export const RUN_SETTINGS_SCHEMA: OptionsSchema = {
@@ -35,6 +40,7 @@ export const RUN_SETTINGS_SCHEMA: OptionsSchema = {
     drain_timeout: durationSchema({ description: 'longest a stop may take to drain and flush' }),
     checkpoint_every: durationSchema({ description: 'wall-clock time between checkpoints' }),
     log_format: { enum: ['text', 'json'] },
+    instance: { type: 'string', pattern: INSTANCE_PATTERN, description: 'name of this instance among those sharing a partitioned pipeline (default: the host name)' },
     log_level: { enum: ['debug', 'info', 'warn', 'error'] },
   },
 };

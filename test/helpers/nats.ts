@@ -1,3 +1,4 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { MISSING, NATS_SERVER_BIN, startNatsServer, type NatsServer } from './natsServer.js';
 
@@ -49,4 +50,18 @@ export function useNatsServer(args: readonly string[] = []): () => NatsServer {
     if (!server) throw new Error('nats-server is not running (useNatsServer() must be called inside describeNats)');
     return server;
   };
+}
+
+/** Every message a stream holds, in order, parsed as JSON (e.g. the alerts a de-duplicating stream stored). */
+export async function storedJson<T>(nc: NatsConnection, jsm: JetStreamManager, stream: string): Promise<T[]> {
+  const c = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+  const count = (await jsm.streams.info(stream)).state.messages;
+  const out: T[] = [];
+  if (count === 0) return out;
+  const messages = await (await nc.jetstream().consumers.get(stream, c.name)).fetch({ max_messages: count, expires: 5000 });
+  for await (const m of messages) {
+    out.push(m.json<T>());
+    if (out.length === count) break;
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, tableToIPC } from 'apache-arrow';
-import { AckPolicy, connect, DeliverPolicy, headers, nanos, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, headers, nanos, type JetStreamManager, type NatsConnection } from 'nats';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
@@ -12,7 +12,8 @@ import { ARROW_CONTENT_TYPE, CONTENT_TYPE } from '../../connectors/nats/subjects
 import { FleetSimulator } from '../../connectors/simulator/index.js';
 import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Delivery guarantees of pipelines/nats.yaml, end to end: a simulated fleet is
@@ -51,13 +52,6 @@ function writePipeline(name: string, url: string): void {
   writeFileSync(join(dir, `${name}.yaml`), stringify(def));
 }
 
-async function until(what: string, ms: number, test: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describeNats('JetStream delivery: resin run killed mid-stream and restarted', () => {
   const server = useNatsServer();
@@ -96,18 +90,7 @@ describeNats('JetStream delivery: resin run killed mid-stream and restarted', ()
   };
 
   /** Every alert the engine published, in order, as a stream with de-duplication stored them. */
-  async function storedAlerts(name: string): Promise<Alert[]> {
-    const stream = `${name.toUpperCase()}_ALERTS`;
-    const c = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-    const count = (await jsm.streams.info(stream)).state.messages;
-    const out: Alert[] = [];
-    const messages = await (await nc.jetstream().consumers.get(stream, c.name)).fetch({ max_messages: count, expires: 5000 });
-    for await (const m of messages) {
-      out.push(m.json<Alert>());
-      if (out.length === count) break;
-    }
-    return out;
-  }
+  const storedAlerts = (name: string) => storedJson<Alert>(nc, jsm, `${name.toUpperCase()}_ALERTS`);
 
   async function rollups(name: string): Promise<Map<string, { mean: number; n: number }>> {
     const store = await DuckDbStore.open(join(dir, `${name}.duckdb`));

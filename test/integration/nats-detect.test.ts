@@ -17,6 +17,7 @@ import { silentLogger } from '../../engine/log.js';
 import { Metrics } from '../../engine/metrics.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { until } from '../helpers/until.js';
 
 /**
  * The whole chain on this machine: real processes, the host agent sampling /proc and
@@ -57,13 +58,6 @@ function toServer(url: string) {
   };
 }
 
-async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', () => {
   const server = useNatsServer();

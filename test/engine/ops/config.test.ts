@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../engine/cli/main.js';
@@ -34,8 +35,16 @@ describe('resin run settings', () => {
     expect(c).toEqual({
       state: resolve('data/resin.duckdb'), stateMemory: '1GB', deadLetter: resolve('data/rejected.ndjson'),
       http: { host: '127.0.0.1', port: 9477 }, drainTimeoutMs: 30_000, checkpointEveryMs: 60_000,
-      logFormat: 'text', logLevel: 'info',
+      logFormat: 'text', logLevel: 'info', instance: hostname(),
     });
+  });
+
+  it('names the instance from --instance, RESIN_INSTANCE or run.instance, and refuses a name a KV key cannot hold', () => {
+    expect(resolveRunConfig({ flags: { instance: 'a' }, env: { RESIN_INSTANCE: 'b' }, file: { instance: 'c' } }).instance).toBe('a');
+    expect(resolveRunConfig({ flags: {}, env: { RESIN_INSTANCE: 'b' }, file: { instance: 'c' } }).instance).toBe('b');
+    expect(resolveRunConfig({ flags: {}, env: {}, file: { instance: 'node-3.eu' } }).instance).toBe('node-3.eu');
+    expect(() => resolveRunConfig({ flags: { instance: 'a b' }, env: {} })).toThrow(/--instance: instance name must be letters/);
+    expect(() => resolveRunConfig({ flags: {}, env: { RESIN_INSTANCE: '.a' } })).toThrow(/RESIN_INSTANCE: instance name/);
   });
 
   it('takes a flag over the environment over the pipeline file over the default, field by field', () => {
