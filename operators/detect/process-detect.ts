@@ -18,6 +18,7 @@ import {
 import { findingOf, seriesKey, type FindingContext } from './processFinding.js';
 import { GrowthJudge, Verdict, type ReportParams } from './reportRule.js';
 import { IntervalState, Move, noiseOf, observe, restartInterval, type IntervalParams } from './suspiciousInterval.js';
+import { WarmupCurve } from './warmupCurve.js';
 
 export { MAX_PATTERN_SLOTS, PROCESS_DETECT_DEFAULTS, PROCESS_DETECT_SCHEMA, type ProcessDetectOptions } from './processDetectOptions.js';
 
@@ -57,6 +58,7 @@ export class ProcessDetector implements Checkpointable {
   private judge: GrowthJudge | null = null;
   private book: AlertBook;
   private track = new AlertTrack();
+  private warm: WarmupCurve | null = null;
   private fc: FindingContext | null = null;
 
   /** Per row of the current batch: what observe did (SKIP: rejected), dU, and the previous mean. */
@@ -89,6 +91,7 @@ export class ProcessDetector implements Checkpointable {
     this.groups = new ModelGroups(this.ms.model_window, set.cycle);
     this.peers = new PeerIndex();
     this.judge = new GrowthJudge(this.rp, this.ring, this.peers, this.s);
+    this.warm = set.warmup ? new WarmupCurve(set.warmup) : null;
     this.fc = {
       catalog: this.ctx.catalog, state: this.s, ring: this.ring, period, cycle: set.cycle,
       pattern: { ...DEFAULT_PATTERN_PARAMS, smooth: Math.max(2, set.cycle >> 2) }, scratch: new Float64Array(set.slots),
@@ -99,13 +102,16 @@ export class ProcessDetector implements Checkpointable {
     this.s.ensure(need);
     this.ring!.ensure(need);
     this.judge!.ensure(need, this.groups.size + 1);
+    this.warm?.ensure(this.groups.size + 1);
     this.groups.ensure(need);
     this.track.ensure(need);
   }
 
   /** Model indices of series `id`, keyed again if its region or cluster has become known. */
   private keyModels(id: number): void {
-    if (this.groups.key(id, this.ctx.catalog)) this.judge!.ensure(this.s.capacity, this.groups.size);
+    if (!this.groups.key(id, this.ctx.catalog)) return;
+    this.judge!.ensure(this.s.capacity, this.groups.size);
+    this.warm?.ensure(this.groups.size);
   }
 
   /** The model series `id` is judged against at period p (ModelGroups.params). */
@@ -148,11 +154,13 @@ export class ProcessDetector implements Checkpointable {
       const model = this.paramsFor(id, p);
       const prevTs = s.lastTs[id]!, prevU = s.lastU[id]!;
       const scale = this.relative ? prevU : 1;
-      const code = observe(s, id, ts, u, restarted[i] === 1, model.mu2 * scale, model.sigma2 * scale, ip);
+      const code = observe(s, id, ts, u, restarted[i] === 1, batch.pid[i]! >= 0, model.mu2 * scale, model.sigma2 * scale, ip);
       if (code === Move.stale) {
         this.reject(batch, i, ts < prevTs ? 'late' : 'conflict');
         continue;
       }
+      // The component's warm-up, as learned so far, replaces the fixed one.
+      if (code === Move.restart && this.warm) s.warmUntil[id] = ts + this.warm.warmup(this.groups.comp[id]!);
       ring.write(id, p, u);
       // A transient spike's periods are left out of every level, as they were left out of the interval.
       if (s.spikeFrom === s.spikeFrom) ring.mask(id, Math.round(s.spikeFrom / batch.period), p - 1);
@@ -177,7 +185,11 @@ export class ProcessDetector implements Checkpointable {
       let cause: number = code === Move.below ? Quiet.below : code === Move.outlier ? Quiet.drop : Quiet.paused;
       if (code === Move.extended && track.alertT0[id] === t0) {
         reported = true;
-      } else if (code === Move.outlier && track.isOpen(id) && s.anchor[id] === ts) {
+      } else if (code === Move.step && !ip.stepMovesAnchor && judge.stepShared(id, p)) {
+        // A step its peers took too is an event, like a restart's: growth is measured after it.
+        s.anchor[id] = ts;
+        if (track.isOpen(id)) reported = true;
+      } else if (code === Move.step && track.isOpen(id)) {
         // A step up is an event, not a leak, but no sign that the leak ended either: follow the new interval.
         reported = true;
       } else if (code === Move.extended) {
@@ -209,6 +221,7 @@ export class ProcessDetector implements Checkpointable {
       if (codes[i] === SKIP) continue;
       const id = series[i]!, u = mean[i]!;
       const d = this.relative ? du[i]! / before[i]! : du[i]!;
+      if (this.warm) this.learnWarmup(id, p, u);
       this.groups.add(id, ts, u, d, phase);
     }
 
@@ -224,6 +237,19 @@ export class ProcessDetector implements Checkpointable {
       }
     }
     return out;
+  }
+
+  /**
+   * A restarted series `id` within the learned horizon teaches its component's warm-up
+   * curve how much it rose over the last cycle.
+   */
+  private learnWarmup(id: number, p: number, u: number): void {
+    const restart = this.s.restartTs[id]!;
+    if (restart !== restart) return;
+    const k = p - this.cycle - Math.round(restart / this.period);
+    if (k < 0) return;
+    const then = this.ring!.value(id, p - this.cycle);
+    if (then > 0 && u > 0) this.warm!.add(this.groups.comp[id]!, k, Math.log(u / then));
   }
 
   /** Series `id` with an open alert was not reported at ts: resolve it once that has lasted resolve_after. */
@@ -257,6 +283,7 @@ export class ProcessDetector implements Checkpointable {
       ring: this.ring ? this.ring.checkpoint(count) : null,
       judge: this.judge ? this.judge.checkpoint(count, this.groups.size) : null,
       models: this.groups.models.checkpoint(),
+      warmup: this.warm ? this.warm.checkpoint(this.groups.size) : null,
       peers: this.peers.checkpoint(),
       ...this.track.checkpoint(count),
       book: this.book.checkpoint(),
@@ -273,6 +300,7 @@ export class ProcessDetector implements Checkpointable {
     this.s.load(st.interval);
     this.ring!.restore(st.ring);
     this.judge!.restore(st.judge);
+    this.warm?.restore(st.warmup ?? undefined);
     this.track.restore(st as ReturnType<AlertTrack['checkpoint']>);
     this.book.restore(st.book);
   }
@@ -283,6 +311,7 @@ export class ProcessDetector implements Checkpointable {
     this.s = new IntervalState();
     this.ring = null;
     this.judge = null;
+    this.warm = null;
     this.fc = null;
     this.groups = new ModelGroups(this.ms.model_window);
     this.peers = new PeerIndex();

@@ -3,6 +3,7 @@ import { ConfigError, type ConfigIssue } from '../../engine/errors.js';
 import { durationSchema } from '../../engine/pipeline/options.js';
 import type { ReportParams } from './reportRule.js';
 import type { IntervalParams } from './suspiciousInterval.js';
+import type { WarmupParams } from './warmupCurve.js';
 
 /** Options of `process-detect`; docs/detection.md ("Level 2") says how each default was chosen. */
 export interface ProcessDetectOptions {
@@ -34,10 +35,16 @@ export interface ProcessDetectOptions {
   rose_k: number;
   /** Whether dU is modelled in bytes, as the method states, or relative to the process's level. */
   difference: 'absolute' | 'relative';
-  /** Points ignored after a (re)start while the process fills its caches. */
+  /** Points ignored after a (re)start while the process fills its caches (until learned, with learn_warmup). */
   warmup: string | number;
+  /** Learn each component's warm-up from the restarts of its processes, instead of the fixed `warmup`. */
+  learn_warmup: boolean;
+  /** The longest warm-up learned. */
+  warmup_max: string | number;
   /** An upward outlier that reverses within this long is a transient spike, left out of the interval. */
   event_window: string | number;
+  /** A step up that stays: an event that growth is measured after, or growth that the peer check judges. */
+  steps: 'event' | 'growth';
   /** A fall of more than this share of rss within one period counts as a restart. */
   restart_drop: number;
   /** An open alert resolves after its process has not been reported for this long. */
@@ -62,7 +69,10 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   rose_k: 0,
   difference: 'absolute',
   warmup: '24h',
+  learn_warmup: true,
+  warmup_max: '48h',
   event_window: '6h',
+  steps: 'growth',
   restart_drop: 0.3,
   resolve_after: '12h',
   update_every: '6h',
@@ -71,7 +81,7 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
 const D = PROCESS_DETECT_DEFAULTS;
 const DURATIONS = [
   'model_window', 'pattern_window', 'cycle', 'growth_window', 'min_duration', 'confirm',
-  'warmup', 'event_window', 'resolve_after', 'update_every',
+  'warmup', 'warmup_max', 'event_window', 'resolve_after', 'update_every',
 ] as const;
 /** Durations that may be 0. */
 const MAY_BE_ZERO: ReadonlySet<string> = new Set(['min_duration', 'confirm', 'warmup', 'event_window', 'resolve_after', 'update_every']);
@@ -95,7 +105,10 @@ export const PROCESS_DETECT_SCHEMA = {
     rose_k: { type: 'number', minimum: 0, default: D.rose_k },
     difference: { enum: ['absolute', 'relative'], default: D.difference },
     warmup: durationSchema({ default: D.warmup }),
+    learn_warmup: { type: 'boolean', default: D.learn_warmup },
+    warmup_max: durationSchema({ default: D.warmup_max }),
     event_window: durationSchema({ default: D.event_window }),
+    steps: { enum: ['event', 'growth'], default: D.steps },
     restart_drop: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: D.restart_drop },
     resolve_after: durationSchema({ default: D.resolve_after }),
     update_every: durationSchema({ default: D.update_every }),
@@ -104,6 +117,10 @@ export const PROCESS_DETECT_SCHEMA = {
 
 /** dU further than this many sigma2 from mu2 is an event, not growth (the method's 3 sigma). */
 const OUTLIER_SIGMA = 3;
+/** A warm-up is over when a restarted process rises by less than this share of its level over the next cycle. */
+const WARMUP_TOLERANCE = 0.007;
+/** Restarts seen at every period of the curve before a learned warm-up replaces the fixed one. */
+const WARMUP_MIN_RESTARTS = 30;
 /** Most period means kept per series; a longer pattern_window is clipped to it. */
 export const MAX_PATTERN_SLOTS = 4096;
 export type Durations = Record<(typeof DURATIONS)[number], number>;
@@ -146,6 +163,8 @@ export interface PeriodSetup {
   clippedFrom: number;
   interval: IntervalParams;
   report: ReportParams;
+  /** Null when the warm-up is not learned. */
+  warmup: WarmupParams | null;
 }
 
 /** Converts the options' durations into counts of `period`-long periods. */
@@ -170,6 +189,7 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
       outlierSigma: OUTLIER_SIGMA,
       warmup: ms.warmup,
       eventWindow: ms.event_window,
+      stepMovesAnchor: (o.steps ?? D.steps) === 'event',
       restartDrop: o.restart_drop ?? D.restart_drop,
       noiseMinSteps: cycle,
       noiseHorizon: slots,
@@ -184,7 +204,14 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
       growthZ: o.growth_z ?? D.growth_z,
       recentShare: o.recent_share ?? D.recent_share,
       peerShare: o.peer_share ?? D.peer_share,
-      warmup: ms.warmup,
     },
+    warmup: (o.learn_warmup ?? D.learn_warmup) ? {
+      horizon: Math.max(1, Math.ceil(ms.warmup_max / period)),
+      tolerance: WARMUP_TOLERANCE,
+      smooth: Math.max(1, cycle >> 2),
+      minRestarts: WARMUP_MIN_RESTARTS,
+      fallback: ms.warmup,
+      period,
+    } : null,
   };
 }
