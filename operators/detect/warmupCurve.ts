@@ -13,8 +13,8 @@ import { grown } from './grow.js';
  * first k where that rise, averaged over `smooth` periods, is below `tolerance` of the
  * level: the curve only falls, so its first crossing is its end, and noise in the rises
  * measured days after a restart (fewer processes get that far without another) cannot
- * stretch it. Until every k has
- * `minRestarts` observations the fixed `fallback` applies: a young fleet knows nothing yet.
+ * stretch it. Until every k has `minRestarts` observations the fixed `fallback`
+ * applies: a young fleet knows nothing yet.
  *
  * A component whose caches take a day and a half (the simulator's cache-server) gets a
  * longer warm-up than the fixed 24 hours; one that is warm within the hour gets an hour
@@ -46,7 +46,7 @@ export class WarmupCurve {
   /** Per model and period after a restart: mean clipped log change, and observations. */
   private mean = new Float64Array(0);
   private count = new Int32Array(0);
-  /** Per model: the warm-up learned (ms; NaN: not yet), refreshed every `refreshEvery` observations. */
+  /** Per model: the warm-up learned (ms; NaN: not yet), refitted every `horizon` observations. */
   private learned = new Float64Array(0);
   private sinceRefresh = new Int32Array(0);
 
