@@ -5,11 +5,13 @@
  * the simulator says was going on where the engine raised a false alarm.
  *
  *   npm run bench:accuracy [-- --quick] [-- --scenario NAME[,NAME]] [-- --pipeline PATH] [-- --engine-only]
+ *     [-- --baselines NAME[,NAME]]
  *
  * --scenario also takes the extra scenarios below, which the default run leaves out;
  * `--scenario holdout` runs the held-out ones.
  * --engine-only skips the baselines: Mann-Kendall's O(n^2) slope takes most of a full
- * run (15 of 20 minutes), and tuning the engine does not change them.
+ * run (15 of 20 minutes), and tuning the engine does not change them. --baselines runs
+ * only the ones named (static, predict_linear, mann_kendall).
  *
  * The engine runs the whole pipeline file (simulator options replaced per scenario,
  * DuckDB state in a temporary file); the baselines read plain hourly means computed
@@ -130,8 +132,8 @@ interface Baselines {
   stop(): Promise<number>;
 }
 
-function startBaselines(scenarios: Scenario[]): Baselines {
-  const job: BaselineJob = { scenarios: scenarios.map((s) => ({ name: s.name, sim: s.sim })) };
+function startBaselines(scenarios: Scenario[], names: string[]): Baselines {
+  const job: BaselineJob = { scenarios: scenarios.map((s) => ({ name: s.name, sim: s.sim })), names };
   const worker = new Worker(new URL('./accuracy/baselineWorker.js', import.meta.url), { workerData: job });
   const pending = new Map<string, { resolve: (f: BaselineResult) => void; reject: (e: unknown) => void }>();
   const results = new Map(scenarios.map((s) => [s.name, new Promise<BaselineResult>((resolve, reject) => pending.set(s.name, { resolve, reject }))]));
@@ -186,6 +188,7 @@ async function runScenario(pipeline: string, scenario: Scenario, baselines: Base
   const base = await baselines.get(scenario.name);
   log(`baselines: waited ${secondsSince(t).toFixed(1)} s; hourly means took ${base.meansSeconds.toFixed(1)} s`);
   for (const b of BASELINES) {
+    if (!METHODS.includes(b.name)) continue;
     const { first, afterLeak, seconds } = base.flags[b.name]!;
     const alerts = baselineAlerts(b.name, base.units, first, afterLeak);
     raised[b.name] = alerts;
@@ -301,7 +304,7 @@ async function main(): Promise<void> {
     args: process.argv.slice(2), strict: true,
     options: {
       quick: { type: 'boolean', default: false }, scenario: { type: 'string' }, pipeline: { type: 'string' },
-      'engine-only': { type: 'boolean', default: false },
+      'engine-only': { type: 'boolean', default: false }, baselines: { type: 'string' },
     },
   });
   const pool = values.quick ? QUICK : SCENARIOS;
@@ -315,8 +318,14 @@ async function main(): Promise<void> {
   }
   const pipeline = values.pipeline === undefined ? DEFAULT_PIPELINE : pipelinePath(values.pipeline);
   const t = performance.now();
+  if (values.baselines !== undefined) {
+    const names = values.baselines.split(',');
+    const unknown = names.filter((n) => !BASELINES.some((b) => b.name === n));
+    if (unknown.length) throw new Error(`unknown baseline ${unknown.join(', ')}; known: ${BASELINES.map((b) => b.name).join(', ')}`);
+    METHODS = ['engine', ...names];
+  }
   if (values['engine-only']) METHODS = ['engine'];
-  const baselines = values['engine-only'] ? null : startBaselines(chosen);
+  const baselines = METHODS.length > 1 ? startBaselines(chosen, METHODS.slice(1)) : null;
   const results: ScenarioResult[] = [];
   try {
     for (const s of chosen) results.push(await runScenario(pipeline, s, baselines));
