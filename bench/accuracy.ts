@@ -4,9 +4,14 @@
  * process-level alerts per scenario and leak pattern, component-level alerts, and what
  * the simulator says was going on where the engine raised a false alarm.
  *
- *   npm run bench:accuracy [-- --quick] [-- --scenario NAME[,NAME]] [-- --pipeline PATH]
+ *   npm run bench:accuracy [-- --quick] [-- --scenario NAME[,NAME]] [-- --pipeline PATH] [-- --engine-only]
+ *     [-- --baselines NAME[,NAME]]
  *
- * --scenario also takes the extra scenarios below, which the default run leaves out.
+ * --scenario also takes the extra scenarios below, which the default run leaves out;
+ * `--scenario holdout` runs the held-out ones.
+ * --engine-only skips the baselines: Mann-Kendall's O(n^2) slope takes most of a full
+ * run (15 of 20 minutes), and tuning the engine does not change them. --baselines runs
+ * only the ones named (static, predict_linear, mann_kendall).
  *
  * The engine runs the whole pipeline file (simulator options replaced per scenario,
  * DuckDB state in a temporary file); the baselines read plain hourly means computed
@@ -59,13 +64,22 @@ const EXTRA: Scenario[] = [
     sim: { hosts: 150, components: 6, days: 14, seed: 4, leak_fraction: 0.1, interval: '5m' },
   },
   { name: 'fleet300-12c-s5', about: '300 hosts x 12 components x 21 d, seed 5', sim: { hosts: 300, components: 12, days: 21, seed: 5 } },
+  // Held out: seeds and sizes that no detection default was tuned on (`--scenario holdout`).
+  { name: 'holdout-300-s7', about: 'held out: 300 hosts x 6 components x 21 d, seed 7', sim: { hosts: 300, components: 6, days: 21, seed: 7 } },
+  { name: 'holdout-600-12c-s11', about: 'held out: 600 hosts x 12 components x 21 d, seed 11', sim: { hosts: 600, components: 12, days: 21, seed: 11 } },
+  { name: 'holdout-400-28d-s12', about: 'held out: 400 hosts x 6 components x 28 d, seed 12', sim: { hosts: 400, components: 6, days: 28, seed: 12 } },
+  {
+    name: 'holdout-leaky-s13', about: 'held out: 200 hosts x 6 components x 14 d, seed 13, 10% of pairs leak',
+    sim: { hosts: 200, components: 6, days: 14, seed: 13, leak_fraction: 0.1 },
+  },
 ];
+const HOLDOUT = EXTRA.filter((s) => s.name.startsWith('holdout-'));
 
 const QUICK: Scenario[] = [
   { name: 'quick', about: '60 hosts x 6 components x 10 d, seed 1, 5% of pairs leak', sim: { hosts: 60, components: 6, days: 10, seed: 1, leak_fraction: 0.05 } },
 ];
 
-const METHODS = ['engine', ...BASELINES.map((b) => b.name)];
+let METHODS = ['engine', ...BASELINES.map((b) => b.name)];
 
 interface MethodResult {
   process: ProcessScore;
@@ -121,8 +135,8 @@ interface Baselines {
   stop(): Promise<number>;
 }
 
-function startBaselines(scenarios: Scenario[]): Baselines {
-  const job: BaselineJob = { scenarios: scenarios.map((s) => ({ name: s.name, sim: s.sim })) };
+function startBaselines(scenarios: Scenario[], names: string[]): Baselines {
+  const job: BaselineJob = { scenarios: scenarios.map((s) => ({ name: s.name, sim: s.sim })), names };
   const worker = new Worker(new URL('./accuracy/baselineWorker.js', import.meta.url), { workerData: job });
   const pending = new Map<string, { resolve: (f: BaselineResult) => void; reject: (e: unknown) => void }>();
   const results = new Map(scenarios.map((s) => [s.name, new Promise<BaselineResult>((resolve, reject) => pending.set(s.name, { resolve, reject }))]));
@@ -158,7 +172,7 @@ const leaksOf = (truth: FleetTruth): LeakTruth[] =>
 
 const secondsSince = (t: number) => (performance.now() - t) / 1000;
 
-async function runScenario(pipeline: string, scenario: Scenario, baselines: Baselines): Promise<ScenarioResult> {
+async function runScenario(pipeline: string, scenario: Scenario, baselines: Baselines | null): Promise<ScenarioResult> {
   const log = (msg: string) => process.stderr.write(`[${scenario.name}] ${msg}\n`);
   const truth = new FleetSimulator(scenario.sim).truth();
   const leaks = leaksOf(truth);
@@ -171,10 +185,13 @@ async function runScenario(pipeline: string, scenario: Scenario, baselines: Base
   const raised: Record<string, RaisedAlert[]> = { engine: raisedEngine };
   log(`engine: ${engine.alerts.length} emissions, ${raisedEngine.length} alerts in ${engine.seconds.toFixed(1)} s`);
 
+  if (baselines === null) return { scenario, units, samples: engine.samples, methods, raised, leaks,
+    components: scoreComponents(leaks, raisedEngine), causes: falsePositiveCauses(methods.engine!.process.false_alarms, truth.behaviours) };
   const t = performance.now();
   const base = await baselines.get(scenario.name);
   log(`baselines: waited ${secondsSince(t).toFixed(1)} s; hourly means took ${base.meansSeconds.toFixed(1)} s`);
   for (const b of BASELINES) {
+    if (!METHODS.includes(b.name)) continue;
     const { first, afterLeak, seconds } = base.flags[b.name]!;
     const alerts = baselineAlerts(b.name, base.units, first, afterLeak);
     raised[b.name] = alerts;
@@ -292,12 +309,15 @@ function saved(results: ScenarioResult[], pipeline: string) {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2), strict: true,
-    options: { quick: { type: 'boolean', default: false }, scenario: { type: 'string' }, pipeline: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false }, scenario: { type: 'string' }, pipeline: { type: 'string' },
+      'engine-only': { type: 'boolean', default: false }, baselines: { type: 'string' },
+    },
   });
   const pool = values.quick ? QUICK : SCENARIOS;
   let chosen = pool;
   if (values.scenario !== undefined) {
-    const names = values.scenario.split(',');
+    const names = values.scenario.split(',').flatMap((n) => (n === 'holdout' ? HOLDOUT.map((s) => s.name) : [n]));
     const known = [...SCENARIOS, ...EXTRA, ...QUICK];
     const unknown = names.filter((n) => !known.some((s) => s.name === n));
     if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${known.map((s) => s.name).join(', ')}`);
@@ -305,12 +325,19 @@ async function main(): Promise<void> {
   }
   const pipeline = values.pipeline === undefined ? DEFAULT_PIPELINE : pipelinePath(values.pipeline);
   const t = performance.now();
-  const baselines = startBaselines(chosen);
+  if (values.baselines !== undefined) {
+    const names = values.baselines.split(',');
+    const unknown = names.filter((n) => !BASELINES.some((b) => b.name === n));
+    if (unknown.length) throw new Error(`unknown baseline ${unknown.join(', ')}; known: ${BASELINES.map((b) => b.name).join(', ')}`);
+    METHODS = ['engine', ...names];
+  }
+  if (values['engine-only']) METHODS = ['engine'];
+  const baselines = METHODS.length > 1 ? startBaselines(chosen, METHODS.slice(1)) : null;
   const results: ScenarioResult[] = [];
   try {
     for (const s of chosen) results.push(await runScenario(pipeline, s, baselines));
   } finally {
-    await baselines.stop();
+    await baselines?.stop();
   }
   console.log(report(results));
   const suite = values.scenario !== undefined ? `accuracy-${chosen.map((s) => s.name).join('+')}` : values.quick ? 'accuracy-quick' : 'accuracy';

@@ -12,6 +12,8 @@ import { baselineFlags, hourlyMeans, type BaselineFlags, type HourlyMeans } from
 
 export interface BaselineJob {
   scenarios: { name: string; sim: Partial<SimulatorOptions> }[];
+  /** Baselines to run (all when absent). */
+  names?: string[];
 }
 
 export interface BaselineResult {
@@ -32,6 +34,7 @@ for (const s of job.scenarios) {
   const leakStart = Float64Array.from(sim.plan.seriesLeak, (i) => (i < 0 ? NaN : leaks[i]!.start));
   const flags: BaselineResult['flags'] = {};
   for (const b of BASELINES) {
+    if (job.names && !job.names.includes(b.name)) continue;
     t = performance.now();
     flags[b.name] = { ...baselineFlags(means, b, leakStart), seconds: (performance.now() - t) / 1000 };
   }

@@ -193,7 +193,9 @@ export function detect(fleet: HourlyFleet, options: Partial<ProcessDetectOptions
   for (let id = 0; id < S; id++) ids.set(fleet.names[id]!.slice(0, 3).join('|'), id);
   const alerts: Alert[] = [];
   const series = new Int32Array(S), mean = new Float64Array(S), max = new Float64Array(S);
-  const count = new Int32Array(S), pid = new Int32Array(S).fill(-1), restarted = new Uint8Array(S);
+  // The simulator always sends pids; the cache keeps only the restart flags the rollup derived from them.
+  // A placeholder pid tells detection that they were known.
+  const count = new Int32Array(S), pid = new Int32Array(S).fill(1), restarted = new Uint8Array(S);
   const t0 = performance.now();
   for (let h = 0; h < fleet.hours; h++) {
     let n = 0;

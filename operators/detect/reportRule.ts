@@ -44,8 +44,6 @@ export interface ReportParams {
   readonly recentShare: number;
   /** 0 turns the peer check off. */
   readonly peerShare: number;
-  /** Warm-up after a restart, ms: where a restarted peer's changes are left out. */
-  readonly warmup: number;
 }
 
 export const Verdict = { notYet: 0, report: 1, shared: 2 } as const;
@@ -157,6 +155,30 @@ export class GrowthJudge {
   }
 
   /**
+   * Whether the step up that series `id` took by period p was shared: the larger of the
+   * median host-mate's and the median group peer's log change from the same period a
+   * cycle earlier reached `peerShare` of its own. A cycle apart, the daily load cancels;
+   * a host's workload shift moves its host-mates, a cluster's outage the group's
+   * buffers, while a leak that jumps is the process's own. Peers that restarted within
+   * the cycle (and its warm-up) say nothing and are left out.
+   */
+  stepShared(id: number, p: number): boolean {
+    const d = this.rp.cycle, ring = this.ring, s = this.state, period = this.rp.period;
+    const dayLog = (q: number) => {
+      const now = ring.value(q, p), then = ring.value(q, p - d);
+      return now > 0 && then > 0 ? Math.log(now / then) : NaN;
+    };
+    const own = dayLog(id);
+    if (!(own > 0)) return true;
+    const since = (p - d) * period;
+    const peer = (q: number) => (s.warmUntil[q]! >= since ? NaN : dayLog(q));
+    const host = this.peers.medianGrowth(id, true, peer, this.peerGrowth);
+    const group = this.peers.medianGrowth(id, false, peer, this.peerGrowth);
+    const peers = Math.max(host === host ? host : -Infinity, group === group ? group : -Infinity);
+    return peers >= this.rp.peerShare * own;
+  }
+
+  /**
    * Log growth of series `id` and of its peers (the larger of its host-mates' median and
    * its model group's median) between two day-long windows `shift` periods apart, ending
    * at p. Peers are measured without their restart and the first quarter of its warm-up:
@@ -164,14 +186,16 @@ export class GrowthJudge {
    * like growing, which errs towards silence.
    */
   private sharedGrowth(id: number, p: number, shift: number): { own: number; peers: number } {
-    const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring, warmup = this.rp.warmup;
+    const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring;
     const out = this.shared;
     out.own = stitchedGrowth(ring, id, p, d, shift, 0, 0);
     out.peers = NaN;
     if (!(out.own > 0)) return out;
     const growth = (q: number) => {
-      const from = Math.floor((s.warmUntil[q]! - warmup) / period);
-      return stitchedGrowth(ring, q, p, d, shift, from, from + Math.ceil(warmup / 4 / period));
+      const restart = s.restartTs[q]!;
+      if (restart !== restart) return stitchedGrowth(ring, q, p, d, shift, 0, 0);
+      const from = Math.floor(restart / period);
+      return stitchedGrowth(ring, q, p, d, shift, from, from + Math.ceil((s.warmUntil[q]! - restart) / 4 / period));
     };
     const host = this.peers.medianGrowth(id, true, growth, this.peerGrowth);
     const group = this.peers.medianGrowth(id, false, growth, this.peerGrowth);

@@ -54,6 +54,8 @@ export const Move = {
   stale: 7,
   /** An upward outlier that may be transient: held out until it reverses or stays. */
   event: 8,
+  /** An upward outlier that stayed (a step): T0 moved to the point. */
+  step: 9,
 } as const;
 export type MoveCode = (typeof Move)[keyof typeof Move];
 
@@ -72,6 +74,12 @@ export interface IntervalParams {
   readonly warmup: number;
   /** How long an upward outlier may last and still be a transient spike, ms (0: T0 moves at once). */
   readonly eventWindow: number;
+  /**
+   * Whether a step up that stayed moves the anchor too (growth is then measured after
+   * it) or only T0 (the step counts as growth, and the report rule's peer check decides
+   * whether it was the process's own).
+   */
+  readonly stepMovesAnchor: boolean;
   /** A fall of more than this share of U within one period is treated as a restart. */
   readonly restartDrop: number;
   /** Steps after which the series' noise estimate replaces the model's sigma2. */
@@ -82,7 +90,7 @@ export interface IntervalParams {
 
 const FIELDS = [
   'lastTs', 'lastU', 'warmUntil', 'firstTs', 'firstU', 't0', 'u0', 't1', 'u1', 'n', 'nInc',
-  'noise', 'noiseN', 'anchor', 'eventSince', 'eventBase',
+  'noise', 'noiseN', 'anchor', 'eventSince', 'eventBase', 'restartTs',
 ] as const;
 
 /** Per-series interval state; entry i belongs to catalog series i. */
@@ -111,6 +119,8 @@ export class IntervalState {
   /** Start of a held upward outlier (NaN: none) and U just before it. */
   eventSince = new Float64Array(0);
   eventBase = new Float64Array(0);
+  /** Event time of the last restart seen (NaN: none; a series' first point is not one). */
+  restartTs = new Float64Array(0);
   /** Start of the transient spike the last call to `observe` ended (NaN: it ended none). */
   spikeFrom = NaN;
 
@@ -121,7 +131,7 @@ export class IntervalState {
   ensure(need: number): void {
     if (need <= this.lastTs.length) return;
     for (const k of FIELDS) {
-      const nan = k === 'lastTs' || k === 'firstTs' || k === 't0' || k === 't1' || k === 'anchor' || k === 'eventSince';
+      const nan = k === 'lastTs' || k === 'firstTs' || k === 't0' || k === 't1' || k === 'anchor' || k === 'eventSince' || k === 'restartTs';
       (this as unknown as Record<string, Float64Array | Int32Array>)[k] = grown(this[k], need, nan ? NaN : 0);
     }
   }
@@ -135,7 +145,8 @@ export class IntervalState {
 
   load(saved: Record<string, Float64Array | Int32Array>): void {
     this.ensure(saved.lastTs!.length);
-    for (const k of FIELDS) this[k].set(saved[k]!);
+    // A field missing from an older checkpoint keeps its initial value.
+    for (const k of FIELDS) if (saved[k]) this[k].set(saved[k]);
   }
 }
 
@@ -161,11 +172,14 @@ export function restartInterval(s: IntervalState, id: number, ts: number, u: num
 export const ABS_TO_SIGMA = 1.2533141373155001;
 
 /**
- * Feeds point (ts, u) of series `id`. `mu2`/`sigma2` model its period difference (NaN
+ * Feeds point (ts, u) of series `id`. `restarted`: the rollup saw a new pid. `pidKnown`:
+ * the rollup knows the series' pid, so a fall without a new pid is memory released (a
+ * buffer drained, a cache evicted), not a restart; without pids a fall of more than
+ * `restartDrop` has to stand for one. `mu2`/`sigma2` model its period difference (NaN
  * while the model has too little data: no outlier resets then).
  */
 export function observe(
-  s: IntervalState, id: number, ts: number, u: number, restarted: boolean,
+  s: IntervalState, id: number, ts: number, u: number, restarted: boolean, pidKnown: boolean,
   mu2: number, sigma2: number, p: IntervalParams,
 ): MoveCode {
   const prevTs = s.lastTs[id]!;
@@ -176,8 +190,9 @@ export function observe(
   s.lastU[id] = u;
   // The end of a held spike is a fall too, but not a restart.
   const spikeEnds = s.eventSince[id] === s.eventSince[id] && u <= s.eventBase[id]! * (1 + p.restartDrop);
-  if (prevTs !== prevTs || restarted || (u < prevU * (1 - p.restartDrop) && !spikeEnds)) {
+  if (prevTs !== prevTs || restarted || (!pidKnown && u < prevU * (1 - p.restartDrop) && !spikeEnds)) {
     s.warmUntil[id] = ts + p.warmup;
+    s.restartTs[id] = prevTs === prevTs ? ts : NaN;
     s.t0[id] = NaN;
     s.firstTs[id] = NaN;
     s.anchor[id] = NaN;
@@ -207,8 +222,8 @@ export function observe(
     } else if (ts - since >= p.eventWindow) {
       s.eventSince[id] = NaN;
       begin(s, id, ts, u);
-      s.anchor[id] = ts;
-      return Move.outlier;
+      if (p.stepMovesAnchor) s.anchor[id] = ts;
+      return Move.step;
     } else {
       return Move.event;
     }
@@ -219,8 +234,9 @@ export function observe(
       return Move.event;
     }
     begin(s, id, ts, u);
-    if (dU > mu2) s.anchor[id] = ts;
-    return Move.outlier;
+    if (dU < mu2) return Move.outlier;
+    if (p.stepMovesAnchor) s.anchor[id] = ts;
+    return Move.step;
   }
   const seen = s.noiseN[id]!;
   if (dU === dU) {

@@ -134,6 +134,69 @@ describe('process-detect', () => {
     expect(last(spikeAlerts)?.pattern).toBe('spike');
   });
 
+  it('reports a lasting jump that only its process took, not one its host-mates took too', async () => {
+    // Ten hosts of three components. A +15% jump within an hour on day 6, never released: a
+    // 3-sigma event by the method's rule. Alone on one process it is a spike leak; on every
+    // process of the host it is a workload shift.
+    const run = async (shared: boolean) => {
+      const { ctx } = testContext('level2');
+      const ids: number[] = [];
+      const hostOf: number[] = [];
+      for (const c of ['api', 'cache', 'queue']) seriesIds(ctx.catalog, 10, c).forEach((id, h) => { ids.push(id); hostOf.push(h); });
+      const shapes = ids.map((_, i) => healthy((200 + 30 * i) * MB, 0.05, 0.005, i + 3));
+      const jumps = (i: number) => hostOf[i] === 4 && (shared || i < 10);
+      return (await detect(batches({
+        ids, periods: 10 * 24,
+        value: (i, k) => shapes[i]!(k) * (1 + (jumps(i) && k >= 6 * 24 ? 0.15 : 0)),
+      }), {}, ctx)).alerts;
+    };
+    const own = await run(false);
+    expect(new Set(own.map((a) => `${a.host}/${a.component}`))).toEqual(new Set(['host-4/api']));
+    expect(hoursToOpen(own, 'host-4', T0 + 6 * 24 * HOUR)).toBeLessThanOrEqual(30);
+    expect(await run(true)).toEqual([]);
+    // The method's literal rule: the jump is an event and growth is measured after it.
+    expect((await detectLiteralSteps())).toEqual([]);
+    async function detectLiteralSteps() {
+      const { ctx } = testContext('level2');
+      const ids = seriesIds(ctx.catalog, 10, 'api');
+      const shapes = ids.map((_, i) => healthy((200 + 30 * i) * MB, 0.05, 0.005, i + 3));
+      return (await detect(batches({ ids, periods: 10 * 24, value: (i, k) => shapes[i]!(k) * (1 + (i === 4 && k >= 6 * 24 ? 0.15 : 0)) }), { steps: 'event' }, ctx)).alerts;
+    }
+  });
+
+  it('learns a short warm-up from its component and judges a leak after a restart sooner', async () => {
+    // Forty processes restart every 2-4 days and are warm within hours (tau 1 h); from day 8 one of
+    // them leaks 10%/day from a restart on. With the warm-up learned from the others' restarts the
+    // leak is judged from a few hours after the restart instead of 24.
+    const make = () => {
+      const { ctx } = testContext('level2');
+      const n = 40;
+      const ids = seriesIds(ctx.catalog, n);
+      const noise = ids.map((_, i) => gauss(300 + i));
+      const leakAt = 8 * 24 + 3;
+      const restartAt = (i: number, k: number) => (i === 0 ? k === leakAt : k > 0 && (k + 11 * i) % (24 * (2 + (i % 3))) === 0);
+      const since = new Int32Array(n).fill(1000);
+      const input = batches({
+        ids, periods: 13 * 24, restarted: restartAt,
+        value: (i, k) => {
+          since[i] = restartAt(i, k) ? 0 : since[i]! + 1;
+          const warm = 1 - 0.3 * Math.exp(-since[i]! / 1);
+          const leak = i === 0 && k >= leakAt ? (0.1 * (k - leakAt)) / 24 : 0;
+          return (300 + 20 * i) * MB * (warm + leak + 0.04 * Math.sin((2 * Math.PI * k) / 24) + 0.004 * noise[i]!());
+        },
+      });
+      return { ctx, input, leakAt };
+    };
+    const learned = make();
+    const fixed = make();
+    const a = (await detect(learned.input, {}, learned.ctx)).alerts;
+    const b = (await detect(fixed.input, { learn_warmup: false }, fixed.ctx)).alerts;
+    expect(new Set(a.map((x) => x.host))).toEqual(new Set(['host-0']));
+    const since = T0 + learned.leakAt * HOUR;
+    const early = hoursToOpen(a, 'host-0', since)!, late = hoursToOpen(b, 'host-0', since)!;
+    expect(late - early).toBeGreaterThanOrEqual(12);
+  });
+
   it('leaves growth shared by every process of a host alone', async () => {
     // Ten hosts of four components; host-2's load grows 20% over six hours on day 6.
     const { ctx } = testContext('level2');

@@ -8,7 +8,7 @@ import { gauss } from './fleet.js';
 const H = 3_600_000;
 const RP: ReportParams = {
   period: H, cycle: 24, growthPoints: 72, minSpan: 30, minGrowth: 0.018, minGrowthBytes: 0,
-  growthZ: 5, recentShare: 0.25, peerShare: 0.25, warmup: 24 * H,
+  growthZ: 5, recentShare: 0.25, peerShare: 0.25,
 };
 
 /** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */

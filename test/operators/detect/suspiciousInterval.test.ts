@@ -6,13 +6,13 @@ import {
 const H = 3_600_000;
 const P: IntervalParams = {
   period: H, epsilon: 0.2, epsilonMinSteps: 24, roseK: 0, outlierSigma: 3, warmup: 0,
-  eventWindow: 6 * H, restartDrop: 0.3, noiseMinSteps: 24, noiseHorizon: 168,
+  eventWindow: 6 * H, stepMovesAnchor: true, restartDrop: 0.3, noiseMinSteps: 24, noiseHorizon: 168,
 };
 
 /** Feeds values (hour k = values[k]) to series 0 against N(0, sigma2); returns the move of each point. */
 function feed(values: number[], p: IntervalParams = P, sigma2 = 1, s = new IntervalState()): { s: IntervalState; moves: number[] } {
   s.ensure(1);
-  const moves = values.map((u, k) => observe(s, 0, k * H, u, false, 0, sigma2, p));
+  const moves = values.map((u, k) => observe(s, 0, k * H, u, false, false, 0, sigma2, p));
   return { s, moves };
 }
 
@@ -29,7 +29,7 @@ describe('moving suspicious interval', () => {
     const { s, moves } = feed(values);
     expect(moves[0]).toBe(Move.restart); // a series' first point is a start
     expect(moves[20]).toBe(Move.event); // held: it may be a spike
-    expect(moves[26]).toBe(Move.outlier); // it stayed: T0 moves past it
+    expect(moves[26]).toBe(Move.step); // it stayed: T0 moves past it
     expect(moves.slice(41, 60).every((m) => m === Move.below)).toBe(true);
     expect(s.t0[0]).toBe(59 * H);
     expect(s.t1[0]).toBe(119 * H);
@@ -54,11 +54,11 @@ describe('moving suspicious interval', () => {
   it('tells the last observe which spike ended, for the caller to mask', () => {
     const s = new IntervalState();
     s.ensure(1);
-    [100, 101, 160, 165].forEach((u, k) => observe(s, 0, k * H, u, false, 0, 1, P));
+    [100, 101, 160, 165].forEach((u, k) => observe(s, 0, k * H, u, false, false, 0, 1, P));
     expect(s.spikeFrom).toBeNaN();
-    observe(s, 0, 4 * H, 101.5, false, 0, 1, P);
+    observe(s, 0, 4 * H, 101.5, false, false, 0, 1, P);
     expect(s.spikeFrom).toBe(2 * H);
-    observe(s, 0, 5 * H, 102, false, 0, 1, P);
+    observe(s, 0, 5 * H, 102, false, false, 0, 1, P);
     expect(s.spikeFrom).toBeNaN();
   });
 
@@ -66,12 +66,24 @@ describe('moving suspicious interval', () => {
     const p = { ...P, warmup: 3 * H };
     const s = new IntervalState();
     s.ensure(1);
-    const moves = [100, 101, 102, 60, 70, 80, 85, 86, 87].map((u, k) => observe(s, 0, k * H, u, false, 0, 100, p));
+    const moves = [100, 101, 102, 60, 70, 80, 85, 86, 87].map((u, k) => observe(s, 0, k * H, u, false, false, 0, 100, p));
     expect(moves).toEqual([Move.restart, Move.warming, Move.warming, Move.restart, Move.warming, Move.warming, Move.started, Move.extended, Move.extended]);
     expect(s.firstTs[0]).toBe(6 * H);
     expect(s.firstU[0]).toBe(85);
-    expect(observe(s, 0, 9 * H, 88, true, 0, 100, p)).toBe(Move.restart);
+    expect(observe(s, 0, 9 * H, 88, true, false, 0, 100, p)).toBe(Move.restart);
     expect(s.t0[0]).toBeNaN();
+  });
+
+  it('takes a fall for released memory, not a restart, when the rollup knows the pid', () => {
+    // A buffer drained: memory falls by 40% in one period, the pid stays the same.
+    const p = { ...P, warmup: 3 * H };
+    const s = new IntervalState();
+    s.ensure(1);
+    const moves = [100, 101, 102, 103, 61, 62].map((u, k) => observe(s, 0, k * H, u, false, true, 0, 100, p));
+    expect(moves).toEqual([Move.restart, Move.warming, Move.warming, Move.started, Move.below, Move.extended]);
+    expect(s.t0[0]).toBe(4 * H);
+    // The anchor (where growth is measured from) stays where the lifetime began.
+    expect(s.anchor[0]).toBe(3 * H);
   });
 
   it('moves T0 when too few steps rose (epsilon), counting rises with the rose test', () => {
@@ -87,9 +99,9 @@ describe('moving suspicious interval', () => {
   it('ignores points not later than the last one', () => {
     const s = new IntervalState();
     s.ensure(1);
-    observe(s, 0, 5 * H, 100, false, 0, 1, P);
-    expect(observe(s, 0, 5 * H, 101, false, 0, 1, P)).toBe(Move.stale);
-    expect(observe(s, 0, 4 * H, 101, false, 0, 1, P)).toBe(Move.stale);
+    observe(s, 0, 5 * H, 100, false, false, 0, 1, P);
+    expect(observe(s, 0, 5 * H, 101, false, false, 0, 1, P)).toBe(Move.stale);
+    expect(observe(s, 0, 4 * H, 101, false, false, 0, 1, P)).toBe(Move.stale);
     expect(s.lastU[0]).toBe(100);
   });
 
@@ -97,8 +109,8 @@ describe('moving suspicious interval', () => {
     // 100 -> 200 across a 5-hour gap would be a 100-sigma outlier as one step.
     const s = new IntervalState();
     s.ensure(1);
-    [100, 100].forEach((u, k) => observe(s, 0, k * H, u, false, 0, 1, P));
-    expect(observe(s, 0, 6 * H, 200, false, 0, 1, P)).toBe(Move.extended);
+    [100, 100].forEach((u, k) => observe(s, 0, k * H, u, false, false, 0, 1, P));
+    expect(observe(s, 0, 6 * H, 200, false, false, 0, 1, P)).toBe(Move.extended);
     expect(s.nInc[0]).toBe(0);
   });
 
@@ -111,7 +123,7 @@ describe('moving suspicious interval', () => {
   it('grows its arrays for new series, new entries empty', () => {
     const s = new IntervalState();
     s.ensure(3);
-    observe(s, 2, 0, 100, false, 0, 1, P);
+    observe(s, 2, 0, 100, false, false, 0, 1, P);
     s.ensure(5000);
     expect(s.capacity).toBeGreaterThanOrEqual(5000);
     expect(s.lastU[2]).toBe(100);
