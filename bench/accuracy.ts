@@ -185,8 +185,21 @@ async function runScenario(pipeline: string, scenario: Scenario, baselines: Base
   const raised: Record<string, RaisedAlert[]> = { engine: raisedEngine };
   log(`engine: ${engine.alerts.length} emissions, ${raisedEngine.length} alerts in ${engine.seconds.toFixed(1)} s`);
 
-  if (baselines === null) return { scenario, units, samples: engine.samples, methods, raised, leaks,
-    components: scoreComponents(leaks, raisedEngine), causes: falsePositiveCauses(methods.engine!.process.false_alarms, truth.behaviours) };
+  if (baselines !== null) await scoreBaselines(baselines, scenario, leaks, units, methods, raised, log);
+  const engineScore = methods.engine!.process;
+  return {
+    scenario, units, samples: engine.samples, methods, raised, leaks,
+    components: scoreComponents(leaks, raisedEngine),
+    causes: falsePositiveCauses(engineScore.false_alarms, truth.behaviours),
+    diagnosis: scoreDiagnosis(truth.leaks, engineScore.detections, engine.reports),
+  };
+}
+
+/** Scores each selected baseline on the scenario's data, adding it to `methods` and `raised`. */
+async function scoreBaselines(
+  baselines: Baselines, scenario: Scenario, leaks: LeakTruth[], units: number,
+  methods: Record<string, MethodResult>, raised: Record<string, RaisedAlert[]>, log: (msg: string) => void,
+): Promise<void> {
   const t = performance.now();
   const base = await baselines.get(scenario.name);
   log(`baselines: waited ${secondsSince(t).toFixed(1)} s; hourly means took ${base.meansSeconds.toFixed(1)} s`);
@@ -200,13 +213,6 @@ async function runScenario(pipeline: string, scenario: Scenario, baselines: Base
     for (const v of afterLeak) if (v === v) again++;
     log(`${b.name}: ${alerts.length - again} series flagged, ${again} again after their leak began, in ${seconds.toFixed(1)} s`);
   }
-  const engineScore = methods.engine!.process;
-  return {
-    scenario, units, samples: engine.samples, methods, raised, leaks,
-    components: scoreComponents(leaks, raisedEngine),
-    causes: falsePositiveCauses(engineScore.false_alarms, truth.behaviours),
-    diagnosis: scoreDiagnosis(truth.leaks, engineScore.detections, engine.reports),
-  };
 }
 
 /** All scenarios as one fleet: units renamed per scenario so that none collide. */
