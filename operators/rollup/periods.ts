@@ -239,7 +239,7 @@ export class Periods {
     const batch = {
       start: p * P, period: P, length: n, series: members.slice(),
       mean: new Float64Array(n), max: new Float64Array(n), count: new Int32Array(n),
-      pid: new Int32Array(n), restarted: new Uint8Array(n), watermark,
+      pid: new Int32Array(n), restarted: new Uint8Array(n), watermark, provisional: !final,
     };
     const count = this.count, values = this.values, lastPid = this.lastPid, pidLast = this.pidLast;
     const scratch = this.scratch, bounds = this.bounds;
