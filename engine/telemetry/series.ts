@@ -1,5 +1,6 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Checkpointable } from '../state.js';
+import { grown } from '../typedArrays.js';
 import { dictColumn, type SampleColumns, type StringField } from './schema.js';
 
 /** Strings to dense integer ids and back. */
@@ -28,13 +29,6 @@ export class Interner {
   get size(): number {
     return this.names.length;
   }
-}
-
-function grow<T extends Int32Array>(arr: T, need: number): T {
-  if (need <= arr.length) return arr;
-  const next = new Int32Array(Math.max(need, arr.length * 2)) as T;
-  next.set(arr);
-  return next;
 }
 
 /**
@@ -80,8 +74,8 @@ export class SeriesCatalog implements Checkpointable {
     if (pair === undefined) {
       pair = this.pairCount++;
       this.pairs.set(pairKey, pair);
-      this.pairComponent = grow(this.pairComponent, this.pairCount);
-      this.pairProcess = grow(this.pairProcess, this.pairCount);
+      this.pairComponent = grown(this.pairComponent, this.pairCount);
+      this.pairProcess = grown(this.pairProcess, this.pairCount);
       this.pairComponent[pair] = component;
       this.pairProcess[pair] = proc;
     }
@@ -103,12 +97,12 @@ export class SeriesCatalog implements Checkpointable {
 
   private ensure(n: number): void {
     if (n <= this.seriesHost.length) return;
-    this.seriesHost = grow(this.seriesHost, n);
-    this.seriesComponent = grow(this.seriesComponent, n);
-    this.seriesProcess = grow(this.seriesProcess, n);
-    this.seriesRegion = grow(this.seriesRegion, n);
-    this.seriesCluster = grow(this.seriesCluster, n);
-    this.seriesVersion = grow(this.seriesVersion, n);
+    this.seriesHost = grown(this.seriesHost, n);
+    this.seriesComponent = grown(this.seriesComponent, n);
+    this.seriesProcess = grown(this.seriesProcess, n);
+    this.seriesRegion = grown(this.seriesRegion, n);
+    this.seriesCluster = grown(this.seriesCluster, n);
+    this.seriesVersion = grown(this.seriesVersion, n);
   }
 
   /** Global ids of a dictionary's entries, computed once per dictionary. */
