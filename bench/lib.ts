@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
@@ -129,4 +130,21 @@ export function flag(name: string, fallback: number): number {
   const v = Number(process.argv[i + 1]);
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
+}
+
+/**
+ * One suite on its own from the command line (`--rows N --iterations K`): its tasks
+ * over files made in a temporary folder, the table, and bench/results/<suite>.json.
+ */
+export async function runSuite(suite: string, what: string, make: (dir: string, rows: number) => Promise<RowTask[]>): Promise<void> {
+  const rows = flag('rows', 1_000_000);
+  const iterations = flag('iterations', 5);
+  const dir = mkdtempSync(join(tmpdir(), `resin-${suite}-`));
+  try {
+    const results = await measureRows(suite, await make(dir, rows), { iterations });
+    printRows(`${what}, ${rows.toLocaleString('en-US')} samples (median of ${iterations} runs; one core)`, [[suite, results]]);
+    console.log(`\nresults: ${saveResults(suite, results)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

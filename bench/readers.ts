@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readArrow } from '../connectors/file/arrow.js';
@@ -11,7 +10,7 @@ import { MemoryDeadLetter } from '../engine/deadLetter.js';
 import { Metrics } from '../engine/metrics.js';
 import type { SampleBatch } from '../engine/telemetry/schema.js';
 import { writeFixture } from './fixtures.js';
-import { flag, measureRows, printRows, saveResults, type RowTask } from './lib.js';
+import { runSuite, type RowTask } from './lib.js';
 
 /**
  * The file readers beside the plainest loop over the same bytes that still touches
@@ -109,17 +108,4 @@ export async function readerTasks(dir: string, rows: number): Promise<RowTask[]>
   ];
 }
 
-async function main(): Promise<void> {
-  const rows = flag('rows', 1_000_000);
-  const iterations = flag('iterations', 5);
-  const dir = mkdtempSync(join(tmpdir(), 'resin-readers-'));
-  try {
-    const results = await measureRows('readers', await readerTasks(dir, rows), { iterations });
-    printRows(`File readers, ${rows.toLocaleString('en-US')} samples per file (median of ${iterations} runs; one core)`, [['readers', results]]);
-    console.log(`\nresults: ${saveResults('readers', results)}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1]?.endsWith('readers.js')) await main();
+if (process.argv[1]?.endsWith('readers.js')) await runSuite('readers', 'File readers', readerTasks);

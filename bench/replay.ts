@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { replayEdit } from '../engine/cli/replay.js';
 import { runSession } from '../engine/cli/session.js';
 import { silentLogger } from '../engine/log.js';
 import { writeFixture } from './fixtures.js';
-import { flag, measureRows, printRows, saveResults, type RowTask } from './lib.js';
+import { runSuite, type RowTask } from './lib.js';
 import { arrowSumRss, parseEveryLine } from './readers.js';
 
 /**
@@ -42,17 +40,4 @@ export async function replayTasks(dir: string, rows: number): Promise<RowTask[]>
   ];
 }
 
-async function main(): Promise<void> {
-  const rows = flag('rows', 1_000_000);
-  const iterations = flag('iterations', 5);
-  const dir = mkdtempSync(join(tmpdir(), 'resin-bench-'));
-  try {
-    const results = await measureRows('replay', await replayTasks(dir, rows), { iterations });
-    printRows(`Replay of ${rows.toLocaleString('en-US')} samples (median of ${iterations} runs; one core)`, [['replay', results]]);
-    console.log(`\nresults: ${saveResults('replay', results)}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1]?.endsWith('replay.js')) await main();
+if (process.argv[1]?.endsWith('replay.js')) await runSuite('replay', 'Replay', replayTasks);
