@@ -35,7 +35,7 @@ interface Saved {
  * the sample spills into a Map, so that the answer is exact whatever the sampling rate.
  *
  * A fleet sampled every 5 minutes with 10 minutes of lateness keeps 3 live samples a
- * series: rings of 4 slots, 68 bytes a series.
+ * series: rings of 4 slots, 73 bytes a series.
  */
 export class RecentSamples {
   private slots = FIRST_SLOTS;
