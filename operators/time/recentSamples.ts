@@ -30,9 +30,11 @@ interface Saved {
  * older than the watermark, which a sample must reach to be accepted at all. Kept per
  * series in typed arrays: the newest time (a sample after it is new without a search)
  * and a small ring of recent samples (a repeat or an out-of-order sample is looked up
- * in it). A sample may leave its ring only once the watermark has passed it; while a
- * ring holds nothing that old, every ring doubles (up to MAX_SLOTS), and beyond that
- * the sample spills into a Map, so that the answer is exact whatever the sampling rate.
+ * in it). A sample may leave its ring only once the watermark has passed it; when a
+ * ring holds nothing that old, its oldest sample spills into a Map, so that the answer
+ * is exact whatever the sampling rate. Once an eighth of the series fill their rings
+ * so within one lateness, every ring doubles, up to MAX_SLOTS: memory follows the
+ * fleet's sampling rate, not one odd series.
  *
  * A fleet sampled every 5 minutes with 10 minutes of lateness keeps 3 live samples a
  * series: rings of 4 slots, 73 bytes a series.
@@ -49,6 +51,12 @@ export class RecentSamples {
   private value = new Float64Array(0);
   /** Samples pushed out of full rings while still live, by slice of time: `series * span + (t - start)` -> value. */
   private spilled = new Map<number, Map<number, number>>();
+  /** Series whose ring was full of live samples in the current slice, and how many. */
+  private crowded = new Uint8Array(0);
+  private crowdedSeries = 0;
+  private crowdedSlice = NaN;
+  /** Highest series id seen, plus one. */
+  private seen = 0;
   /** Value of the earlier copy, after `see` answered `conflict`. */
   prior = NaN;
 
@@ -57,12 +65,14 @@ export class RecentSamples {
 
   /** Makes room for series ids below `count`. */
   ensure(count: number): void {
+    if (count > this.seen) this.seen = count;
     if (count <= this.capacity) return;
     const cap = Math.max(count, this.capacity * 2, 256);
     this.last = grown(this.last, cap, -Infinity);
     this.head = grown(this.head, cap);
     this.ts = grown(this.ts, cap * this.slots, NaN);
     this.value = grown(this.value, cap * this.slots);
+    this.crowded = grown(this.crowded, cap);
     this.capacity = cap;
   }
 
@@ -99,7 +109,7 @@ export class RecentSamples {
   private remember(s: number, t: number, v: number, mark: number): void {
     const K = this.slots, h = this.head[s]!, at = s * K + h;
     if (this.ts[at]! >= mark) {
-      this.crowded(s, t, v, mark);
+      this.full(s, t, v, mark);
       return;
     }
     this.ts[at] = t;
@@ -107,8 +117,8 @@ export class RecentSamples {
     this.head[s] = (h + 1) & (K - 1);
   }
 
-  /** The oldest slot written is still live: another may hold one the watermark has passed, or the rings grow. */
-  private crowded(s: number, t: number, v: number, mark: number): void {
+  /** The oldest slot written is still live: another may hold one the watermark has passed; else the rings grow or the oldest spills. */
+  private full(s: number, t: number, v: number, mark: number): void {
     const K = this.slots, base = s * K;
     for (let k = base; k < base + K; k++) {
       if (!(this.ts[k]! >= mark)) {
@@ -117,7 +127,9 @@ export class RecentSamples {
         return;
       }
     }
-    if (K < MAX_SLOTS) {
+    // Rings grow for all series at once, so only when crowding is common (a fleet
+    // sampled faster than its lateness); a few dense series spill instead.
+    if (K < MAX_SLOTS && this.crowdedOften(s, mark)) {
       this.widen();
       this.remember(s, t, v, mark);
       return;
@@ -127,6 +139,24 @@ export class RecentSamples {
     this.ts[at] = t;
     this.value[at] = v;
     this.head[s] = (this.head[s]! + 1) & (K - 1);
+  }
+
+  /**
+   * Notes that series s found its ring full of live samples; true once an eighth of the
+   * series seen did within one lateness-long slice of event time.
+   */
+  private crowdedOften(s: number, mark: number): boolean {
+    const slice = Math.floor(mark / this.span);
+    if (slice !== this.crowdedSlice) {
+      this.crowdedSlice = slice;
+      this.crowded.fill(0);
+      this.crowdedSeries = 0;
+    }
+    if (this.crowded[s] === 0) {
+      this.crowded[s] = 1;
+      this.crowdedSeries++;
+    }
+    return this.crowdedSeries * 8 >= this.seen;
   }
 
   /** Doubles every ring; each series' samples keep their order, and its next write goes after them. */

@@ -87,6 +87,20 @@ describe('watermark', () => {
     expect(spilled).toBeLessThanOrEqual(2 * 601);
   });
 
+  it('spills the samples of one dense series without growing every ring', async () => {
+    // 400 series at 5 minutes, one of them also every 10 seconds.
+    const rows = [];
+    for (let m = 0; m < 60; m += 5) {
+      for (let h = 0; h < 400; h++) rows.push({ ts: m * MIN, host: `h${h}`, component: 'c', rss: m });
+      for (let k = 0; k < 30; k++) rows.push({ ts: m * MIN + k * 10_000 + 1, host: 'h0', component: 'c', rss: k });
+    }
+    const { op, metrics } = await run([batchOf(rows), batchOf(rows.slice(-30))]);
+    expect(metrics.total('samples_dropped', { reason: 'duplicate' })).toBe(30);
+    const state = op.checkpoint() as { recent: { slots: number; spilled: [number, [number, number][]][] } };
+    expect(state.recent.slots).toBe(4);
+    expect(state.recent.spilled.reduce((n, [, slice]) => n + slice.length, 0)).toBeGreaterThan(0);
+  });
+
   it('finds repeats of out-of-order samples among many series', async () => {
     const hosts = ['a', 'b', 'c', 'd', 'e'];
     // Per host: 0, 9, 3, 6 minutes (out of order), then each again.
