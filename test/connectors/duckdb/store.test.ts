@@ -239,4 +239,17 @@ describe('DuckDbStore', () => {
       .toEqual([{ start: T0, mean: 3 }, { start: T0, mean: 3 }, { start: T0 + HOUR, mean: 2 }, { start: T0 + HOUR, mean: 2 }]);
     await store.close();
   });
+
+  it('loses nothing when told not to checkpoint on close (its log is replayed on open)', async () => {
+    const store = await DuckDbStore.open(path, { checkpointOnClose: false });
+    const catalog = new SeriesCatalog();
+    const ids = register(catalog, [{ host: 'h', component: 'c' }]);
+    await store.appendRollups(rollups(T0, ids, () => 7), catalog);
+    await store.saveCheckpoint('k', new Uint8Array([1, 2, 3]));
+    await store.close();
+    const reopened = await DuckDbStore.open(path);
+    expect(await reopened.query('SELECT mean FROM rollups')).toEqual([{ mean: 7 }]);
+    expect(await reopened.loadCheckpoint('k')).toEqual(new Uint8Array([1, 2, 3]));
+    await reopened.close();
+  });
 });
