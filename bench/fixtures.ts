@@ -9,6 +9,8 @@ import {
 import type { RejectReason } from '../engine/deadLetter.js';
 import { utf8Data } from '../engine/telemetry/arrowData.js';
 import { MAX_STRING_LENGTH } from '../engine/telemetry/schema.js';
+import { SAMPLE_FIELDS } from '../engine/telemetry/validate.js';
+import { mulberry32 } from '../connectors/simulator/random.js';
 
 /**
  * Synthetic fleet telemetry files with known defects, for tests and benchmarks:
@@ -118,17 +120,6 @@ export function defectKinds(format: FixtureFormat): readonly Kind[] {
   return KINDS.filter((k) => k.formats.includes(format));
 }
 
-/** mulberry32: small, fast and good enough for synthetic data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One record as written; undefined fields are left out, other values written as they are. */
 interface Rec {
   ts: unknown;
@@ -143,7 +134,8 @@ interface Rec {
   version: unknown;
 }
 
-const FIELDS = ['ts', 'host', 'component', 'process', 'pid', 'rss', 'host_mem', 'region', 'cluster', 'version'] as const;
+/** Written in the order the readers check them. */
+const FIELDS = SAMPLE_FIELDS;
 
 function jsonValue(v: unknown): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? '1e999' : v < 0 ? '-1e999' : 'null';
@@ -217,7 +209,7 @@ function makeFleet(opts: FixtureOptions, seed: number): Fleet {
   if (!(Number.isInteger(components) && components >= 1 && components <= COMPONENTS.length)) {
     throw new RangeError(`"components" must be an integer from 1 to ${COMPONENTS.length}, got ${components}`);
   }
-  const next = random(seed);
+  const next = mulberry32(seed);
   const level = new Float64Array(hosts * components);
   const pid = new Int32Array(hosts * components);
   const hostMem = new Float64Array(hosts);

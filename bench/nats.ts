@@ -238,7 +238,7 @@ try {
   const chosen = tasks.filter((t) => t.name.includes(only));
   const wanted = tasks.filter((t) => chosen.includes(t) || chosen.some((c) => c.ceiling === t.name));
   const results = await measureRows('nats', wanted, { iterations });
-  printRows(`${total.toLocaleString('en-US')} samples as ${messages.length} Arrow messages of ${perMessage.toLocaleString('en-US')} rows through nats-server (median of ${iterations} runs; publisher and engine on one core)`, results);
+  printRows(`${total.toLocaleString('en-US')} samples as ${messages.length} Arrow messages of ${perMessage.toLocaleString('en-US')} rows through nats-server (median of ${iterations} runs; publisher and engine on one core)`, [['nats', results]]);
   console.log(`\nresults: ${saveResults('nats', results)}`);
 } finally {
   await stopEngine().catch(() => {});

@@ -1,14 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { replayEdit } from '../engine/cli/replay.js';
 import { runSession } from '../engine/cli/session.js';
 import { silentLogger } from '../engine/log.js';
 import { writeFixture } from './fixtures.js';
-import { flag, measureRows, printRows, saveResults, type RowTask } from './lib.js';
-import { parseEveryLine } from './readers.js';
+import { runSuite, type RowTask } from './lib.js';
+import { arrowSumRss, parseEveryLine } from './readers.js';
 
 /**
  * End-to-end replay throughput: a file through the CLI's own session code, pass-through
@@ -37,33 +34,10 @@ export async function replayTasks(dir: string, rows: number): Promise<RowTask[]>
     { name: 'ndjson: JSON.parse per line (ceiling)', rows, fn: () => parseEveryLine(ndjson) },
     { name: 'ndjson: replay, pass-through', rows, fn: () => replay(PASS, ndjson), ceiling: 'ndjson: JSON.parse per line (ceiling)' },
     { name: 'ndjson: replay, default pipeline', rows, fn: () => replay(FULL, ndjson), ceiling: 'ndjson: replay, pass-through' },
-    {
-      name: 'arrow: typed-array sum of rss (ceiling)', rows,
-      fn: () => {
-        let sum = 0;
-        for (const batch of tableFromIPC(readFileSync(arrow)).batches) {
-          const rss = batch.getChild('rss')!.data[0]!.values as Float64Array;
-          for (let i = 0; i < rss.length; i++) sum += rss[i]!;
-        }
-        return sum;
-      },
-    },
+    { name: 'arrow: typed-array sum of rss (ceiling)', rows, fn: () => arrowSumRss(arrow) },
     { name: 'arrow: replay, pass-through', rows, fn: () => replay(PASS, arrow), ceiling: 'arrow: typed-array sum of rss (ceiling)' },
     { name: 'arrow: replay, default pipeline', rows, fn: () => replay(FULL, arrow), ceiling: 'arrow: replay, pass-through' },
   ];
 }
 
-async function main(): Promise<void> {
-  const rows = flag('rows', 1_000_000);
-  const iterations = flag('iterations', 5);
-  const dir = mkdtempSync(join(tmpdir(), 'resin-bench-'));
-  try {
-    const results = await measureRows('replay', await replayTasks(dir, rows), { iterations });
-    printRows(`Replay of ${rows.toLocaleString('en-US')} samples (median of ${iterations} runs; one core)`, results);
-    console.log(`\nresults: ${saveResults('replay', results)}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1]?.endsWith('replay.js')) await main();
+if (process.argv[1]?.endsWith('replay.js')) await runSuite('replay', 'Replay', replayTasks);

@@ -1,16 +1,10 @@
 import type { SeriesCatalog } from '../../engine/telemetry/series.js';
+import { grown } from '../../engine/typedArrays.js';
 
 /** Catalog ids of one run -> the store's ids, filled up to a high-water mark. */
 interface Translation {
   ids: Int32Array;
   done: number;
-}
-
-function grown(arr: Int32Array, need: number, fill = 0): Int32Array {
-  if (need <= arr.length) return arr;
-  const next = new Int32Array(Math.max(need, arr.length * 2)).fill(fill);
-  next.set(arr);
-  return next;
 }
 
 /**

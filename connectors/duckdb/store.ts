@@ -48,6 +48,14 @@ CREATE OR REPLACE VIEW buckets_v AS
   FROM buckets b JOIN components c ON c.id = b.component;
 `;
 
+/** One write of a transaction group, with the promise its caller holds. */
+interface Write {
+  readonly what: string;
+  readonly work: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 const READ_ONLY = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
 /** BigInt where a Number would lose digits; every other value as the JS converter gives it. */
@@ -71,6 +79,11 @@ export interface DuckDbStoreOptions {
    * a long-running engine's memory would grow with its state file.
    */
   readonly memoryLimit?: string;
+  /**
+   * False for a file that is deleted after the run (a replay without --state): DuckDB
+   * then skips folding its write-ahead log into the file on close, work nobody reads.
+   */
+  readonly checkpointOnClose?: boolean;
 }
 
 /** What DuckDB accepts as a memory limit: a number and a unit. */
@@ -81,9 +94,10 @@ export const MEMORY_LIMIT_PATTERN = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|T
  * (views `rollups_v`, `buckets_v`, `series_v` show them with names), plus operator
  * checkpoints.
  *
- * Writes are serialised on one connection; each period is written in one transaction
- * (new names and series, delete the period, append it), so a period written twice,
- * as after a resume, is replaced rather than duplicated. Bulk rows go through
+ * Writes are serialised on one connection. A period is written as new names and
+ * series, a delete of the period, then its rows, so a period written twice, as after
+ * a resume, is replaced rather than duplicated; the writes asked for in one turn of
+ * the event loop (those of one input batch) share one transaction. Bulk rows go through
  * DataChunks filled straight from the batches' typed arrays (connectors/duckdb/chunks.ts).
  */
 export class DuckDbStore implements StateStore {
@@ -92,6 +106,10 @@ export class DuckDbStore implements StateStore {
   private closed = false;
   private closing: Promise<void> | null = null;
   private startScratch = new BigInt64Array(0);
+  /** Writes waiting for their transaction to start, or null when none is open. */
+  private group: Write[] | null = null;
+  /** Bulk appenders holding rows of the open transaction that are not yet flushed. */
+  private readonly appended = new Set<ChunkAppender>();
   private bucketComponents = new Int32Array(0);
   /** Reference snapshots for diagnosis, in the same file and on the same queue. */
   references!: DuckDbReferenceStore;
@@ -124,6 +142,7 @@ export class DuckDbStore implements StateStore {
     }
     const conn = await instance.connect();
     try {
+      if (options.checkpointOnClose === false) await conn.run('PRAGMA disable_checkpoint_on_shutdown');
       await conn.run(SCHEMA + DECISIONS_SCHEMA);
       const dims = new SeriesIds();
       for (const names of [dims.hosts, dims.components, dims.processes, dims.attrs]) {
@@ -170,27 +189,72 @@ export class DuckDbStore implements StateStore {
   }
 
   /**
-   * One transaction; a failure rolls it back and leaves the store refusing writes,
-   * since the in-memory dimension ids may then name rows the file does not have.
+   * Queues `work` into the open transaction group: every write asked for before the
+   * group starts (all the periods one input batch closes, from every operator, arrive
+   * in the same synchronous turn) commits in one transaction, since a commit costs far
+   * more than appending one period. A failure rolls the group back, rejects each of its
+   * writes, and leaves the store refusing writes, since the in-memory dimension ids may
+   * then name rows the file does not have.
    */
   private write(what: string, work: () => Promise<void>): Promise<void> {
-    return this.serial(async () => {
-      if (this.failure !== null) {
-        throw new Error(`state store ${this.location} refuses writes after an earlier failure`, { cause: this.failure });
+    return new Promise<void>((resolve, reject) => {
+      if (this.group === null) {
+        const group: Write[] = [];
+        this.group = group;
+        void this.serial(() => this.commit(group)).catch(() => {});
       }
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        await work();
-        await this.conn.run('COMMIT');
-      } catch (err) {
-        this.failure = err;
-        // Rows an appender still buffers would otherwise reach the file on close.
-        for (const appender of this.nameAppenders.values()) appender.clear();
-        for (const out of [this.seriesOut, this.rollupsOut, this.bucketsOut]) out.clear();
-        await this.conn.run('ROLLBACK').catch(() => {});
-        throw new Error(`state store ${this.location}: writing ${what} failed: ${(err as Error).message}`, { cause: err });
-      }
+      this.group.push({ what, work, resolve, reject });
     });
+  }
+
+  private async commit(group: Write[]): Promise<void> {
+    // Writes asked for from here on go to the next group.
+    if (this.group === group) this.group = null;
+    if (this.failure !== null) {
+      const refused = new Error(`state store ${this.location} refuses writes after an earlier failure`, { cause: this.failure });
+      for (const w of group) w.reject(refused);
+      return;
+    }
+    let current: Write | null = null;
+    try {
+      await this.conn.run('BEGIN TRANSACTION');
+      for (const w of group) {
+        current = w;
+        await w.work();
+      }
+      current = null;
+      this.flushAppended();
+      await this.conn.run('COMMIT');
+    } catch (err) {
+      this.failure = err;
+      // Rows an appender still buffers would otherwise reach the file on close.
+      for (const appender of this.nameAppenders.values()) appender.clear();
+      for (const out of [this.seriesOut, this.rollupsOut, this.bucketsOut]) out.clear();
+      this.appended.clear();
+      await this.conn.run('ROLLBACK').catch(() => {});
+      const failed = new Error(`state store ${this.location}: writing ${current?.what ?? `${group.length} changes`} failed: ${(err as Error).message}`, { cause: err });
+      for (const w of group) {
+        w.reject(w === current || current === null ? failed
+          : new Error(`state store ${this.location}: ${w.what} rolled back with ${current.what}`, { cause: failed }));
+      }
+      return;
+    }
+    for (const w of group) w.resolve();
+  }
+
+  /**
+   * Hands the rows appended in this transaction to their tables: once per transaction
+   * rather than once per period, since each flush has a fixed cost on this thread.
+   */
+  private flushAppended(): void {
+    for (const out of this.appended) out.flush();
+    this.appended.clear();
+  }
+
+  /** A statement inside the transaction, after the rows appended before it, which it may delete. */
+  private async statement(sql: string, params?: DuckDBValue[]): Promise<void> {
+    this.flushAppended();
+    await this.conn.run(sql, params);
   }
 
   private writeDimensions(): void {
@@ -208,12 +272,12 @@ export class DuckDbStore implements StateStore {
   private async writeSeries(): Promise<void> {
     const rows = this.dims.takePending();
     if (rows.length === 0) return;
-    if (rows.replaced.length) await this.conn.run(`DELETE FROM series WHERE id IN (${rows.replaced.join(',')})`);
+    if (rows.replaced.length) await this.statement(`DELETE FROM series WHERE id IN (${rows.replaced.join(',')})`);
     this.seriesOut.append([
       { values: rows.id }, { values: rows.host }, { values: rows.component }, { values: rows.process },
       { values: rows.region, nullWhen: -1 }, { values: rows.cluster, nullWhen: -1 }, { values: rows.version, nullWhen: -1 },
     ], rows.length);
-    this.seriesOut.flush();
+    this.appended.add(this.seriesOut);
   }
 
   private startColumn(start: number, length: number): BigInt64Array {
@@ -230,12 +294,12 @@ export class DuckDbStore implements StateStore {
       const series = this.dims.translate(catalog, batch.series, batch.length);
       this.writeDimensions();
       await this.writeSeries();
-      if (batch.start <= this.rollupsThrough) await this.conn.run('DELETE FROM rollups WHERE start = $1', [Math.floor(batch.start)]);
+      if (batch.start <= this.rollupsThrough) await this.statement('DELETE FROM rollups WHERE start = $1', [Math.floor(batch.start)]);
       this.rollupsOut.append([
         { values: this.startColumn(batch.start, batch.length) }, { values: series }, { values: batch.mean },
         { values: batch.max }, { values: batch.count }, { values: batch.pid, nullWhen: -1 }, { values: batch.restarted },
       ], batch.length);
-      this.rollupsOut.flush();
+      this.appended.add(this.rollupsOut);
       this.rollupsThrough = Math.max(this.rollupsThrough, batch.start);
     });
   }
@@ -248,11 +312,11 @@ export class DuckDbStore implements StateStore {
       const component = this.bucketComponents;
       for (let i = 0; i < rows.length; i++) component[i] = ids[rows.component[i]!]!;
       this.writeDimensions();
-      if (rows.start <= this.bucketsThrough) await this.conn.run('DELETE FROM buckets WHERE start = $1', [Math.floor(rows.start)]);
+      if (rows.start <= this.bucketsThrough) await this.statement('DELETE FROM buckets WHERE start = $1', [Math.floor(rows.start)]);
       this.bucketsOut.append([
         { values: this.startColumn(rows.start, rows.length) }, { values: component }, { values: rows.bucketMb }, { values: rows.hosts },
       ], rows.length);
-      this.bucketsOut.flush();
+      this.appended.add(this.bucketsOut);
       this.bucketsThrough = Math.max(this.bucketsThrough, rows.start);
     });
   }
@@ -261,8 +325,8 @@ export class DuckDbStore implements StateStore {
     if (!Number.isFinite(before)) return;
     const bound = Math.floor(before);
     return this.write(`the expiry of periods before ${new Date(bound).toISOString()}`, async () => {
-      await this.conn.run('DELETE FROM rollups WHERE start < $1', [bound]);
-      await this.conn.run('DELETE FROM buckets WHERE start < $1', [bound]);
+      await this.statement('DELETE FROM rollups WHERE start < $1', [bound]);
+      await this.statement('DELETE FROM buckets WHERE start < $1', [bound]);
     });
   }
 
@@ -289,7 +353,7 @@ export class DuckDbStore implements StateStore {
 
   async saveCheckpoint(key: string, state: Uint8Array): Promise<void> {
     return this.write(`checkpoint "${key}"`, async () => {
-      await this.conn.run('INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now())', [key, blobValue(state)]);
+      await this.statement('INSERT OR REPLACE INTO checkpoints VALUES ($1, $2, now())', [key, blobValue(state)]);
     });
   }
 

@@ -8,8 +8,9 @@ import { SourceError } from '../../engine/errors.js';
 import { makeSampleBatch } from '../../engine/telemetry/arrowData.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
-import { checkFile, guardStream } from './arrowGuard.js';
-import { fileBytes, isGzip } from './input.js';
+import { checkFile } from './arrowGuard.js';
+import { ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
+import { fileBytes, isGzip, openFile } from './input.js';
 import type { ReaderOptions } from './text.js';
 
 /** An Arrow IPC file starts with this; a stream starts with a message. */
@@ -40,38 +41,52 @@ async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ hea
 /**
  * Opens an Arrow IPC stream or file. A file is read through its footer, one batch at
  * a time from disk; a gzipped file has no random access, so it is first inflated to a
- * temporary file (disk, not memory, grows with it). Streams are read as they come.
+ * temporary file (disk, not memory, grows with it). Streams are read as they come,
+ * one message part at a time (arrowStream.ts): from the file itself when it is not
+ * compressed, so that each batch's body is read straight into a buffer of its own.
  */
 async function openArrow(path: string): Promise<{ reader: RecordBatchReader; failure: () => unknown; close: () => Promise<void> }> {
-  const { head, all } = await peek(fileBytes(path), 8);
-  const isFile = head.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC);
   let handle: FileHandle | null = null;
+  let chunks: AsyncGenerator<Buffer> | null = null;
   let spill: string | null = null;
   const close = async () => {
-    await all.return(undefined);
+    await chunks?.return(undefined);
     await handle?.close().catch(() => {});
     if (spill) await rm(spill, { recursive: true, force: true });
   };
+  let isFile = false;
   try {
+    let head: Uint8Array;
+    let input: ByteSource;
+    if (isGzip(path)) {
+      const peeked = await peek(fileBytes(path), 8);
+      chunks = peeked.all;
+      head = peeked.head;
+      input = new ChunkBytes(chunks);
+    } else {
+      handle = await openFile(path);
+      head = Buffer.alloc(8);
+      head = head.subarray(0, (await handle.read(head, 0, 8, 0)).bytesRead);
+      input = new HandleBytes(handle);
+    }
+    isFile = FILE_MAGIC.equals(head.subarray(0, FILE_MAGIC.length));
     if (!isFile) {
-      const guarded = guardStream(all, path);
+      const guarded = guardStream(input, path);
       const reader = await (await RecordBatchReader.from(guarded.bytes)).open().catch((err: unknown) => {
         throw guarded.failure() ?? err;
       });
       if (head.length > 0 && !reader.schema) throw guarded.failure() ?? new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
       return { reader, failure: guarded.failure, close };
     }
-    let filePath = path;
-    if (isGzip(path)) {
+    if (chunks) {
       spill = await mkdtemp(join(tmpdir(), 'resin-arrow-'));
-      filePath = join(spill, 'inflated.arrow');
-      await pipeline(all, createWriteStream(filePath));
-    } else {
-      await all.return(undefined);
+      const inflated = join(spill, 'inflated.arrow');
+      await pipeline(chunks, createWriteStream(inflated));
+      chunks = null;
+      handle = await open(inflated, 'r');
     }
-    handle = await open(filePath, 'r');
-    await checkFile(handle, path);
-    return { reader: await (await RecordBatchReader.from(handle)).open(), failure: () => null, close };
+    await checkFile(handle!, path);
+    return { reader: await (await RecordBatchReader.from(handle!)).open(), failure: () => null, close };
   } catch (err) {
     await close();
     if (err instanceof SourceError) throw err;

@@ -11,7 +11,7 @@ import { SourceError } from '../../engine/errors.js';
  */
 
 /** Largest metadata block accepted; real ones are a few KiB. */
-const MAX_METADATA = 64 << 20;
+export const MAX_METADATA = 64 << 20;
 /** Arrow JS addresses bodies with 32-bit offsets. */
 const MAX_BODY = 2 ** 31 - 1;
 const MAX_DEPTH = 64;
@@ -20,7 +20,8 @@ const HEADER_SCHEMA = 1;
 const HEADER_DICTIONARY = 2;
 const HEADER_RECORD_BATCH = 3;
 
-class Corrupt extends Error {}
+/** Metadata that cannot be what it claims. */
+export class Corrupt extends Error {}
 
 /** A bounds-checked reader of the few FlatBuffers tables Arrow metadata uses. */
 class Flat {
@@ -190,100 +191,9 @@ export function checkMessage(metadata: Uint8Array, expected?: number): number {
   return bodyLength;
 }
 
-function failure(source: string, at: number, err: unknown): unknown {
+/** A Corrupt error as the SourceError a reader reports, naming the input and the byte; other errors as they are. */
+export function corruptAt(source: string, at: number, err: unknown): unknown {
   return err instanceof Corrupt ? new SourceError(`"${source}": corrupt Arrow IPC metadata at byte ${at}: ${err.message}`) : err;
-}
-
-/** An Arrow IPC stream's bytes, cut short before the first damaged message, and why. */
-export interface GuardedStream {
-  readonly bytes: AsyncGenerator<Buffer>;
-  /** Set once the bytes were cut short at a damaged message. */
-  failure(): unknown;
-}
-
-/**
- * Passes an Arrow IPC stream's bytes through unchanged, checking each message's
- * metadata before the chunk that completes it goes on. Only the metadata of the
- * message at hand is copied; bodies are counted, not held. At a damaged message the
- * bytes end, after the whole messages before it, and `failure()` says why: the
- * reader then delivers every batch it had before reporting it (it may ask for more
- * bytes before handing out the last batch of a chunk, so a throw here would lose it).
- */
-export function guardStream(chunks: AsyncIterable<Buffer>, source: string): GuardedStream {
-  let failed: unknown = null;
-  return { bytes: guard(chunks, source, (err) => { failed = err; }), failure: () => failed };
-}
-
-async function* guard(chunks: AsyncIterable<Buffer>, source: string, fail: (err: unknown) => void): AsyncGenerator<Buffer> {
-  let position = 0;
-  // Bytes of the prefix or metadata being assembled, and how many are wanted.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let phase: 'prefix' | 'length' | 'metadata' | 'body' | 'done' = 'prefix';
-  let want = 4;
-  let messageAt = position;
-  for await (const chunk of chunks) {
-    let at = 0;
-    let broken: unknown = null;
-    while (at < chunk.length && phase !== 'done' && broken === null) {
-      if (phase === 'body') {
-        const take = Math.min(want, chunk.length - at);
-        at += take;
-        want -= take;
-        if (want === 0) {
-          phase = 'prefix';
-          want = 4;
-          messageAt = position + at;
-        }
-        continue;
-      }
-      const take = Math.min(want - pendingBytes, chunk.length - at);
-      pending.push(chunk.subarray(at, at + take));
-      pendingBytes += take;
-      at += take;
-      if (pendingBytes < want) continue;
-      const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      pending = [];
-      pendingBytes = 0;
-      if (phase === 'metadata') {
-        try {
-          want = checkMessage(bytes);
-        } catch (err) {
-          broken = err;
-          break;
-        }
-        phase = want > 0 ? 'body' : 'prefix';
-        if (want === 0) {
-          want = 4;
-          messageAt = position + at;
-        }
-        continue;
-      }
-      const word = bytes.readInt32LE(0);
-      if (phase === 'prefix' && word === -1) {
-        // The continuation marker of the current format; the length follows.
-        phase = 'length';
-        continue;
-      }
-      // The length, after a marker or (legacy format) alone.
-      if (word === 0) {
-        phase = 'done';
-      } else if (word < 0 || word > MAX_METADATA) {
-        broken = new Corrupt(`a metadata block of ${word} bytes`);
-      } else {
-        phase = 'metadata';
-        want = word;
-      }
-    }
-    if (broken !== null) {
-      fail(failure(source, messageAt, broken));
-      const intact = messageAt - position;
-      if (intact > 0) yield chunk.subarray(0, intact);
-      return;
-    }
-    position += chunk.length;
-    yield chunk;
-  }
 }
 
 /**
@@ -329,6 +239,6 @@ export async function checkFile(handle: FileHandle, source: string): Promise<voi
       }
     }
   } catch (err) {
-    throw failure(source, at, err);
+    throw corruptAt(source, at, err);
   }
 }

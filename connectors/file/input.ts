@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { SourceError } from '../../engine/errors.js';
 
@@ -16,6 +17,15 @@ function describe(path: string, err: unknown): string {
   if (e?.code === 'EISDIR') return `"${path}" is a directory`;
   if (e?.code === 'Z_DATA_ERROR' || e?.code === 'Z_BUF_ERROR') return `"${path}" is not valid gzip data: ${e.message}`;
   return `"${path}" cannot be read: ${e?.message ?? String(err)}`;
+}
+
+/** A file opened for reading; failures become SourceErrors that name it. */
+export async function openFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw new SourceError(describe(path, err), { cause: err });
+  }
 }
 
 /**

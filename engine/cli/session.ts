@@ -66,7 +66,9 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
   const stopProgress = opts.progress ? startProgress(metrics, sources) : () => {};
   try {
     if (status) status.step = 'opening the state store';
-    const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'), { memoryLimit: opts.stateMemory });
+    const opened = await DuckDbStore.open(opts.state ?? join(tempDir!, 'state.duckdb'), {
+      memoryLimit: opts.stateMemory, checkpointOnClose: opts.state !== undefined,
+    });
     store = opened;
     if (status) status.storeOpen = true;
     const result = await runPipeline({

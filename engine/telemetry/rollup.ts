@@ -21,4 +21,10 @@ export interface RollupBatch {
   readonly restarted: Uint8Array;
   /** Event time up to which the stream is complete. */
   readonly watermark: number;
+  /**
+   * True on a snapshot of a period still open when the stream ended: the period stays
+   * open in the checkpoint and a resumed run emits it again, complete. Consumers that
+   * cannot take a period twice skip it.
+   */
+  readonly provisional?: boolean;
 }

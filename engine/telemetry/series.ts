@@ -1,5 +1,7 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Checkpointable } from '../state.js';
+import { grown } from '../typedArrays.js';
+import { IdTable } from './idTable.js';
 import { dictColumn, type SampleColumns, type StringField } from './schema.js';
 
 /** Strings to dense integer ids and back. */
@@ -30,12 +32,8 @@ export class Interner {
   }
 }
 
-function grow<T extends Int32Array>(arr: T, need: number): T {
-  if (need <= arr.length) return arr;
-  const next = new Int32Array(Math.max(need, arr.length * 2)) as T;
-  next.set(arr);
-  return next;
-}
+/** Largest memo of series ids by dictionary indices (4 MiB). */
+const MEMO_MAX = 1 << 20;
 
 /**
  * The run-wide identity of series: a series is (host, component, process), the unit
@@ -51,8 +49,9 @@ export class SeriesCatalog implements Checkpointable {
   /** Region, cluster and version strings share one interner; -1 means absent. */
   readonly attrs = new Interner();
 
-  private readonly pairs = new Map<number, number>();
-  private readonly series = new Map<number, number>();
+  /** (component, process) -> pair id, and (pair, host) -> series id. */
+  private readonly pairs = new IdTable();
+  private readonly series = new IdTable();
   private pairComponent = new Int32Array(64);
   private pairProcess = new Int32Array(64);
   private pairCount = 0;
@@ -66,6 +65,7 @@ export class SeriesCatalog implements Checkpointable {
   private count = 0;
 
   private readonly remaps = new WeakMap<object, Int32Array>();
+  private readonly memos = new WeakMap<Int32Array, { components: Int32Array; processes: Int32Array; ids: Int32Array }>();
   private lastBatch: RecordBatch<SampleColumns> | null = null;
   private lastIds: Int32Array | null = null;
 
@@ -75,21 +75,19 @@ export class SeriesCatalog implements Checkpointable {
 
   /** Id of (host, component, process), created on first sight. */
   seriesId(host: number, component: number, proc: number): number {
-    const pairKey = component * 0x400000 + proc;
-    let pair = this.pairs.get(pairKey);
-    if (pair === undefined) {
+    let pair = this.pairs.get(component, proc);
+    if (pair < 0) {
       pair = this.pairCount++;
-      this.pairs.set(pairKey, pair);
-      this.pairComponent = grow(this.pairComponent, this.pairCount);
-      this.pairProcess = grow(this.pairProcess, this.pairCount);
+      this.pairs.add(component, proc, pair);
+      this.pairComponent = grown(this.pairComponent, this.pairCount);
+      this.pairProcess = grown(this.pairProcess, this.pairCount);
       this.pairComponent[pair] = component;
       this.pairProcess[pair] = proc;
     }
-    const key = pair * 0x4000000 + host;
-    let id = this.series.get(key);
-    if (id === undefined) {
+    let id = this.series.get(pair, host);
+    if (id < 0) {
       id = this.count++;
-      this.series.set(key, id);
+      this.series.add(pair, host, id);
       this.ensure(this.count);
       this.seriesHost[id] = host;
       this.seriesComponent[id] = component;
@@ -103,12 +101,29 @@ export class SeriesCatalog implements Checkpointable {
 
   private ensure(n: number): void {
     if (n <= this.seriesHost.length) return;
-    this.seriesHost = grow(this.seriesHost, n);
-    this.seriesComponent = grow(this.seriesComponent, n);
-    this.seriesProcess = grow(this.seriesProcess, n);
-    this.seriesRegion = grow(this.seriesRegion, n);
-    this.seriesCluster = grow(this.seriesCluster, n);
-    this.seriesVersion = grow(this.seriesVersion, n);
+    this.seriesHost = grown(this.seriesHost, n);
+    this.seriesComponent = grown(this.seriesComponent, n);
+    this.seriesProcess = grown(this.seriesProcess, n);
+    this.seriesRegion = grown(this.seriesRegion, n);
+    this.seriesCluster = grown(this.seriesCluster, n);
+    this.seriesVersion = grown(this.seriesVersion, n);
+  }
+
+  /**
+   * Series ids by dictionary indices (host, component, process), for batches that share
+   * their dictionaries (an Arrow stream's are fixed): one load per row instead of two
+   * hash lookups. Null when the three dictionaries are too large to multiply out.
+   * Memos live as long as their host dictionary's ids (a WeakMap).
+   */
+  private memoFor(hosts: Int32Array, components: Int32Array, processes: Int32Array, rows: number): Int32Array | null {
+    const memo = this.memos.get(hosts);
+    if (memo !== undefined && memo.components === components && memo.processes === processes) return memo.ids;
+    // A memo much larger than the batch would cost more to fill than it saves, unless later batches share it.
+    const size = hosts.length * components.length * processes.length;
+    if (size > MEMO_MAX || size > 8 * rows) return null;
+    const ids = new Int32Array(size).fill(-1);
+    this.memos.set(hosts, { components, processes, ids });
+    return ids;
   }
 
   /** Global ids of a dictionary's entries, computed once per dictionary. */
@@ -139,10 +154,18 @@ export class SeriesCatalog implements Checkpointable {
     const c = this.remap('component', batch);
     const p = this.remap('process', batch);
     let lastH = -1, lastC = -1, lastP = -1, lastId = -1;
+    const memo = this.memoFor(h.ids, c.ids, p.ids, n);
+    const C = c.ids.length, P = p.ids.length;
     for (let i = 0; i < n; i++) {
       const hi = h.indices[i]!, ci = c.indices[i]!, pi = p.indices[i]!;
       if (hi !== lastH || ci !== lastC || pi !== lastP) {
-        lastId = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
+        if (memo === null) {
+          lastId = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
+        } else {
+          const m = (hi * C + ci) * P + pi;
+          lastId = memo[m]!;
+          if (lastId < 0) lastId = memo[m] = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
+        }
         lastH = hi; lastC = ci; lastP = pi;
       }
       ids[i] = lastId;

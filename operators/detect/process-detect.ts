@@ -120,6 +120,9 @@ export class ProcessDetector implements Checkpointable {
   }
 
   process(batch: RollupBatch): Alert[] {
+    // A period still open at stream end comes again, complete, when the run resumes; the
+    // interval and the models cannot take a period twice, so they wait for that one.
+    if (batch.provisional === true) return [];
     const out: Alert[] = [];
     if (batch.period !== this.period) {
       if (this.period !== 0) {

@@ -1,4 +1,5 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
+import { grown } from '../../engine/typedArrays.js';
 import { fence, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
@@ -44,14 +45,6 @@ interface Saved {
   pidMulti: Uint8Array; extraSum: Float64Array; extraKept: Int32Array; lo: Float64Array; hi: Float64Array;
   values: Float64Array;
   lastPid: Int32Array;
-}
-
-function grow<T extends Int32Array | Float64Array | Uint8Array>(arr: T, need: number, fill = 0): T {
-  if (need <= arr.length) return arr;
-  const next = new (arr.constructor as new (n: number) => T)(Math.max(need, arr.length * 2));
-  if (fill !== 0) next.fill(fill as never);
-  next.set(arr as never);
-  return next;
 }
 
 /**
@@ -109,18 +102,18 @@ export class Periods {
     if (series <= this.capacity) return;
     const cap = Math.max(series, this.capacity * 2, 256);
     const cells = cap * this.config.slots;
-    this.count = grow(this.count, cells);
-    this.max = grow(this.max, cells);
-    this.pidTs = grow(this.pidTs, cells);
-    this.pidLast = grow(this.pidLast, cells);
-    this.pidFirst = grow(this.pidFirst, cells);
-    this.pidMulti = grow(this.pidMulti, cells);
-    this.extraSum = grow(this.extraSum, cells);
-    this.extraKept = grow(this.extraKept, cells);
-    this.lo = grow(this.lo, cells);
-    this.hi = grow(this.hi, cells);
-    this.values = grow(this.values, cells * this.config.keep);
-    this.lastPid = grow(this.lastPid, cap, -1);
+    this.count = grown(this.count, cells);
+    this.max = grown(this.max, cells);
+    this.pidTs = grown(this.pidTs, cells);
+    this.pidLast = grown(this.pidLast, cells);
+    this.pidFirst = grown(this.pidFirst, cells);
+    this.pidMulti = grown(this.pidMulti, cells);
+    this.extraSum = grown(this.extraSum, cells);
+    this.extraKept = grown(this.extraKept, cells);
+    this.lo = grown(this.lo, cells);
+    this.hi = grown(this.hi, cells);
+    this.values = grown(this.values, cells * this.config.keep);
+    this.lastPid = grown(this.lastPid, cap, -1);
     this.capacity = cap;
   }
 
@@ -204,7 +197,7 @@ export class Periods {
     const k = this.memberCount[slot]!;
     let list = this.members[slot]!;
     if (k === list.length) {
-      list = grow(list, k * 2);
+      list = grown(list, k * 2);
       this.members[slot] = list;
     }
     list[k] = series;
@@ -239,7 +232,7 @@ export class Periods {
     const batch = {
       start: p * P, period: P, length: n, series: members.slice(),
       mean: new Float64Array(n), max: new Float64Array(n), count: new Int32Array(n),
-      pid: new Int32Array(n), restarted: new Uint8Array(n), watermark,
+      pid: new Int32Array(n), restarted: new Uint8Array(n), watermark, provisional: !final,
     };
     const count = this.count, values = this.values, lastPid = this.lastPid, pidLast = this.pidLast;
     const scratch = this.scratch, bounds = this.bounds;

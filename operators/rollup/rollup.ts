@@ -48,6 +48,7 @@ interface Saved {
  * before that. At the end of the stream the periods still open are emitted as they
  * stand but stay open in the checkpoint, so a resumed run completes them and emits
  * them again; the store replaces a period written twice and level 1 overwrites it.
+ * Such snapshots are marked `provisional`, for consumers that cannot take a period twice.
  *
  *   samples:  --(10:05 a)--(10:50 b)--(10:20 a, wm 11:00)--(11:10 a)--|
  *   rollup:   -------------------------(10:00 [a, b])--------------(11:00 [a])|

@@ -5,6 +5,7 @@ import type { NodeContext, OperatorInstance, OperatorSpec } from '../../engine/s
 import type { Checkpointable } from '../../engine/state.js';
 import { filterBatch } from '../../engine/telemetry/filter.js';
 import { floatColumn, rowObject, type SampleBatch } from '../../engine/telemetry/schema.js';
+import { RecentSamples, Seen } from './recentSamples.js';
 
 export interface WatermarkOptions {
   /** How far behind the newest event time a sample may arrive and still count. */
@@ -13,10 +14,12 @@ export interface WatermarkOptions {
   dedupe: boolean;
 }
 
-/** Keys of samples seen in one lateness-long slice of event time: key -> rss. */
-interface Segment {
-  start: number;
-  seen: Map<number, number>;
+/** Saved state: the newest event time and the samples that could still be repeated. */
+interface Saved {
+  maxTs: number;
+  recent?: ReturnType<RecentSamples['checkpoint']>;
+  /** The earlier form: slices of event time, each a Map of key -> rss. */
+  segments?: { start: number; seen: Map<number, number> }[];
 }
 
 /**
@@ -26,9 +29,9 @@ interface Segment {
  * dead-letters conflicting ones (same key, other rss). Samples out of order within the
  * lateness pass through; the rollup downstream places them by their own time.
  *
- * Duplicates can only be recognised while their first copy is remembered, so keys are
- * kept in lateness-long segments that are dropped whole once the watermark passes
- * them: the memory held is two segments' worth of samples at most.
+ * Duplicates can only be recognised while their first copy is remembered: every
+ * series keeps its samples not yet passed by the watermark, in typed arrays
+ * (recentSamples.ts), so memory is bounded by series x samples per lateness.
  *
  *   samples: --a(t=10)--b(t=20)--a(t=10)--c(t=3, lateness 5)--|
  *   watermark(lateness: 5):
@@ -37,21 +40,12 @@ interface Segment {
 export function watermark(options: WatermarkOptions, ctx: NodeContext): OperatorInstance<SampleBatch, SampleBatch> & Checkpointable {
   const lateness = toMs(options.lateness);
   if (!(lateness >= 0)) throw new RangeError(`"lateness" must be >= 0, got ${options.lateness}`);
-  // Segments cover at least a second so that zero lateness still catches same-instant repeats.
+  // Spilled samples are kept in slices of at least a second, so that zero lateness still catches same-instant repeats.
   const span = Math.max(lateness, 1000);
   let maxTs = -Infinity;
-  let segments: Segment[] = [];
+  let recent = new RecentSamples(span);
   const duplicates = ctx.metrics.counter('samples_dropped', { reason: 'duplicate' });
   let seriesBuf: Int32Array = new Int32Array(0);
-
-  function segmentFor(ts: number): Segment {
-    const start = Math.floor(ts / span) * span;
-    for (let k = segments.length - 1; k >= 0; k--) if (segments[k]!.start === start) return segments[k]!;
-    const seg = { start, seen: new Map<number, number>() };
-    segments.push(seg);
-    segments.sort((a, b) => a.start - b.start);
-    return seg;
-  }
 
   function process(batch: SampleBatch): SampleBatch {
     const n = batch.data.numRows;
@@ -59,48 +53,45 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
     const rss = floatColumn(batch.data, 'rss');
     let keep: Uint8Array | null = null;
     let kept = n;
-    if (options.dedupe) {
-      seriesBuf = ctx.catalog.rowsToSeries(batch.data, seriesBuf.length >= n ? seriesBuf : new Int32Array(n));
+    const dedupe = options.dedupe;
+    let series = seriesBuf;
+    if (dedupe) {
+      series = seriesBuf = ctx.catalog.rowsToSeries(batch.data, seriesBuf.length >= n ? seriesBuf : new Int32Array(n));
+      recent.ensure(ctx.catalog.size);
     }
-    const drop = (i: number) => {
+    let newest = maxTs;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i]!;
+      if (t > newest) newest = t;
+      const mark = newest - lateness;
+      if (t < mark) {
+        ctx.deadLetter.reject({
+          reason: 'late', source: batch.source, line: batch.records[i]!, field: 'ts',
+          detail: `ts ${t} is ${Math.round((newest - t) / 1000)} s behind the newest sample; allowed lateness is ${lateness / 1000} s`,
+          record: rowObject(batch.data, i),
+        });
+      } else if (!dedupe) {
+        continue;
+      } else {
+        const seen = recent.see(series[i]!, t, rss[i]!, mark);
+        if (seen === Seen.new) continue;
+        if (seen === Seen.duplicate) {
+          duplicates.value++;
+        } else {
+          ctx.deadLetter.reject({
+            reason: 'conflict', source: batch.source, line: batch.records[i]!, field: 'rss',
+            detail: `a sample of this host, component and process at ts ${t} was already seen with rss ${recent.prior}`,
+            record: rowObject(batch.data, i),
+          });
+        }
+      }
       keep ??= new Uint8Array(n).fill(1);
       keep[i] = 0;
       kept--;
-    };
-    let seg: Segment | null = null;
-    for (let i = 0; i < n; i++) {
-      const t = ts[i]!;
-      if (t > maxTs) maxTs = t;
-      if (t < maxTs - lateness) {
-        ctx.deadLetter.reject({
-          reason: 'late', source: batch.source, line: batch.records[i]!, field: 'ts',
-          detail: `ts ${t} is ${Math.round((maxTs - t) / 1000)} s behind the newest sample; allowed lateness is ${lateness / 1000} s`,
-          record: rowObject(batch.data, i),
-        });
-        drop(i);
-        continue;
-      }
-      if (!options.dedupe) continue;
-      if (seg === null || t < seg.start || t >= seg.start + span) seg = segmentFor(t);
-      const key = seriesBuf[i]! * span + (t - seg.start);
-      const prior = seg.seen.get(key);
-      if (prior === undefined) {
-        seg.seen.set(key, rss[i]!);
-      } else if (prior === rss[i]) {
-        duplicates.value++;
-        drop(i);
-      } else {
-        ctx.deadLetter.reject({
-          reason: 'conflict', source: batch.source, line: batch.records[i]!, field: 'rss',
-          detail: `a sample of this host, component and process at ts ${t} was already seen with rss ${prior}`,
-          record: rowObject(batch.data, i),
-        });
-        drop(i);
-      }
     }
+    maxTs = newest;
     const mark = maxTs - lateness;
-    // A segment is forgotten once no sample in it can arrive any more.
-    while (segments.length > 0 && segments[0]!.start + span <= mark) segments.shift();
+    recent.expire(mark);
     const out: SampleBatch = keep === null ? batch : filterBatch(batch, keep, kept);
     return { data: out.data, source: out.source, records: out.records, watermark: mark };
   }
@@ -111,11 +102,13 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
       map(process),
       filter((out) => out.data.numRows > 0 || out.watermark > -Infinity),
     ),
-    checkpoint: () => ({ maxTs, segments }),
+    checkpoint: (): Saved => ({ maxTs, recent: recent.checkpoint(ctx.catalog.size) }),
     restore: (state) => {
-      const s = state as { maxTs: number; segments: Segment[] };
+      const s = state as Saved;
       maxTs = s.maxTs;
-      segments = s.segments;
+      recent = new RecentSamples(span);
+      if (s.recent) recent.restore(s.recent);
+      else if (s.segments) recent.restoreSegments(s.segments, maxTs - lateness);
     },
   };
 }

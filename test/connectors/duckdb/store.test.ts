@@ -200,4 +200,56 @@ describe('DuckDbStore', () => {
     await store.close();
     await expect(store.loadCheckpoint('x')).rejects.toThrow(/closed/);
   });
+
+  it('commits the writes asked for in one turn together, and rolls them back together', async () => {
+    const store = await DuckDbStore.open(path);
+    const catalog = new SeriesCatalog();
+    const ids = register(catalog, [{ host: 'h', component: 'c' }, { host: 'h2', component: 'c' }]);
+    await store.appendRollups(rollups(T0, ids, () => 1), catalog);
+    // One input batch's periods and bucket counts, the last one broken (a column shorter than the batch).
+    const broken = { ...rollups(T0 + 3 * HOUR, ids, () => 4), mean: new Float64Array(1) };
+    const group = [
+      store.appendRollups(rollups(T0 + HOUR, ids, () => 2), catalog),
+      store.appendBuckets(buckets(T0 + HOUR, ['c'], [[2, 1, 0]])),
+      store.appendRollups(rollups(T0 + 2 * HOUR, ids, () => 3), catalog),
+      store.appendRollups(broken, catalog),
+    ];
+    const results = await Promise.allSettled(group);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(String((results[3] as PromiseRejectedResult).reason)).toMatch(/writing the rollups of period .*T03:00.*failed/);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/rolled back with the rollups of period .*T03:00/);
+    await expect(store.appendRollups(rollups(T0 + 4 * HOUR, ids, () => 5), catalog)).rejects.toThrow(/refuses writes/);
+    await store.close();
+    const reopened = await DuckDbStore.open(path);
+    expect(await reopened.query('SELECT start, count(*) AS n FROM rollups GROUP BY start')).toEqual([{ start: T0, n: 2 }]);
+    expect(await reopened.query('SELECT count(*) AS n FROM buckets')).toEqual([{ n: 0 }]);
+    await reopened.close();
+  });
+
+  it('replaces a period written twice within one transaction', async () => {
+    const store = await DuckDbStore.open(path);
+    const catalog = new SeriesCatalog();
+    const ids = register(catalog, [{ host: 'h', component: 'c' }, { host: 'h2', component: 'c' }]);
+    await Promise.all([
+      store.appendRollups(rollups(T0, ids, () => 1), catalog),
+      store.appendRollups(rollups(T0 + HOUR, ids, () => 2), catalog),
+      store.appendRollups(rollups(T0, ids, () => 3), catalog),
+    ]);
+    expect(await store.query('SELECT start, mean FROM rollups ORDER BY start, series'))
+      .toEqual([{ start: T0, mean: 3 }, { start: T0, mean: 3 }, { start: T0 + HOUR, mean: 2 }, { start: T0 + HOUR, mean: 2 }]);
+    await store.close();
+  });
+
+  it('loses nothing when told not to checkpoint on close (its log is replayed on open)', async () => {
+    const store = await DuckDbStore.open(path, { checkpointOnClose: false });
+    const catalog = new SeriesCatalog();
+    const ids = register(catalog, [{ host: 'h', component: 'c' }]);
+    await store.appendRollups(rollups(T0, ids, () => 7), catalog);
+    await store.saveCheckpoint('k', new Uint8Array([1, 2, 3]));
+    await store.close();
+    const reopened = await DuckDbStore.open(path);
+    expect(await reopened.query('SELECT mean FROM rollups')).toEqual([{ mean: 7 }]);
+    expect(await reopened.loadCheckpoint('k')).toEqual(new Uint8Array([1, 2, 3]));
+    await reopened.close();
+  });
 });

@@ -85,6 +85,20 @@ describe('Arrow reader, canonical input', () => {
     expect(rowsOf(batches)).toEqual(rowsOf([{ data: whole, records: Float64Array.from({ length: 100 }, (_, i) => i + 1) } as never]));
   });
 
+  it('reads small and large batches of a stream alike from a file and from gzip', async () => {
+    // Small batches are served from read-ahead blocks, bodies past half a block are read whole.
+    const sizes = [7, 3000, 1, 20_000, 50, 9000];
+    const batches = sizes.map((n, k) => canonical(n, sizes.slice(0, k).reduce((a, b) => a + b, 0)));
+    const table = new Table(batches);
+    for (const name of ['mixed.arrows', 'mixed.arrows.gz']) {
+      const file = writeIpc(name, table, 'stream');
+      const out = await drain(readArrow(file, readerOptions(file, 1 << 20).opts));
+      expect(out.map((b) => b.data.numRows)).toEqual(sizes);
+      expect(out.flatMap((b) => [...floatColumn(b.data, 'rss')])).toEqual(batches.flatMap((b) => [...floatColumn(b, 'rss')]));
+      expect(out.flatMap((b) => [...b.records])).toEqual(Array.from({ length: table.numRows }, (_, i) => i + 1));
+    }
+  });
+
   it('keeps the input buffers when conforming a valid canonical batch', () => {
     const batch = canonical(40);
     const { deadLetter } = readerOptions('x');

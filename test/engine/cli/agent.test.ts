@@ -3,26 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import { connect } from 'nats';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../engine/cli/main.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../../helpers/cli.js';
 import { describeNats, useNatsServer } from '../../helpers/nats.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resin-agent-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (args: string[]) => cli(...args);
 
 describe('resin agent (command line)', () => {
   it('--dry-run prints this host\'s samples, placed by the rules file', async () => {

@@ -90,6 +90,8 @@ describe('rollup', () => {
     rollupOp.apply(from(batches)).subscribe((b) => out.push(b));
     await op.ctx.flow.idle();
     expect(out.map((b) => [b.start, b.mean[0]])).toEqual([[T0, 100 * MB], [T0 + HOUR, 200 * MB]]);
+    // Only the snapshot says it will come again: level 2 waits for the complete period.
+    expect(out.map((b) => b.provisional)).toEqual([false, true]);
     expect(op.metrics.total('periods_closed')).toBe(1);
     // The snapshot of the open hour was written too, and it stays open in the checkpoint.
     const store = op.ctx.store as MemoryStore;
