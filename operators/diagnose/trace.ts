@@ -77,12 +77,15 @@ export class Trace {
     }
     this.ring.push(snap);
     this.snapshots++;
-    let rss = snap.memory?.rss;
-    if (rss === undefined) {
-      rss = 0;
+    const m = snap.memory;
+    if (m) {
+      // The JS heap and the memory outside it too, where the profiler tells (Node.js), for the report's chart.
+      this.memory.push({ at: snap.at, rss: m.rss, heap_used: m.heap_used, external: m.external });
+    } else {
+      let rss = 0;
       for (const s of snap.stacks) rss += s.live_bytes;
+      this.memory.push({ at: snap.at, rss });
     }
-    this.memory.push({ at: snap.at, rss });
     if (this.memory.length > this.maxPoints) this.memory.shift();
     return snap;
   }

@@ -1,13 +1,11 @@
 import type { LeakPattern } from '../../engine/alert.js';
+import type { MemoryPoint } from '../../engine/diagnosis.js';
 import { classifyGrowth, type PatternParams } from '../detect/growthPattern.js';
 
 const HOUR = 3_600_000;
 
-/** One memory reading of a traced process. */
-export interface MemoryPoint {
-  at: number;
-  rss: number;
-}
+/** One memory reading of a traced process: the triggers look at `rss`, the report's chart at all of it. */
+export type { MemoryPoint } from '../../engine/diagnosis.js';
 
 /** The growth detection saw (the method's k): from the alert. */
 export interface DetectedGrowth {
