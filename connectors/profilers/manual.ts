@@ -59,7 +59,8 @@ export async function diagnoseNow(opts: ManualDiagnosis): Promise<DiagnosisRepor
       const snap = await session.snapshot();
       taken++;
       snapshots.push(snap);
-      if (snapshots.length > KEEP_SNAPSHOTS) snapshots.shift();
+      // The first is kept: localisation diffs the newest against it first (localise.ts says why).
+      if (snapshots.length > KEEP_SNAPSHOTS) snapshots.splice(1, 1);
       if (snap.memory) {
         memory.push({ at: snap.at, rss: snap.memory.rss, heap_used: snap.memory.heap_used, external: snap.memory.external });
         if (memory.length > KEEP_MEMORY) memory.splice(0, memory.length - KEEP_MEMORY);
