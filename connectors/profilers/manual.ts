@@ -19,7 +19,7 @@ export interface ManualDiagnosis {
   onSnapshot?: (index: number, snapshot: HeapSnapshot) => void;
 }
 
-/** Snapshots kept for localisation: it diffs the newest pair and falls back a pair at a time. */
+/** Snapshots kept for localisation (the first and the newest): it diffs the widest pair, then falls back a pair at a time. */
 const KEEP_SNAPSHOTS = 6;
 /** Memory points kept for the chart, however long the collection. */
 const KEEP_MEMORY = 4096;
