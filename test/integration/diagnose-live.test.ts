@@ -154,7 +154,6 @@ describeNats('live diagnosis end to end: agent, scaled detection, diagnose on th
       expect(report.snapshots).toBeGreaterThanOrEqual(3);
       // Collection ended on the scaled options: a pattern trigger, or the 40 s limit, never a shutdown.
       expect(report.trigger).toMatch(/^(steady|stair|spike|unknown pattern|time limit \(40s\))/);
-      console.log(`node: ${report.snapshots} snapshots, ${report.trigger}`);
       expect(report.stacks[0]!.frames[0]).toMatchObject({ function: 'rememberSession', file: join(FIXTURES, 'leaky-service.cjs') });
       expect(report.stacks[0]!.growth_bytes).toBeGreaterThan(0);
       expect(announcement.top).toContain('rememberSession');
@@ -191,7 +190,6 @@ describeNats('live diagnosis end to end: agent, scaled detection, diagnose on th
       expect(report.profiler).toBe('jemalloc');
       expect(report.outcome, report.trigger).toBe('localised');
       expect(report.trigger).toMatch(/^(steady|stair|spike|unknown pattern|time limit \(40s\))/);
-      console.log(`native: ${report.snapshots} snapshots, ${report.trigger}`);
       const top = report.stacks[0]!;
       expect(top.frames[0]).toMatchObject({ function: 'remember_session', file: join(FIXTURES, 'leak.c') });
       expect(top.growth_bytes).toBeGreaterThan(0);
