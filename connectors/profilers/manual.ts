@@ -19,7 +19,7 @@ export interface ManualDiagnosis {
   onSnapshot?: (index: number, snapshot: HeapSnapshot) => void;
 }
 
-/** Snapshots kept for localisation: it diffs the newest pair and falls back a pair at a time. */
+/** Snapshots kept for localisation (the first and the newest): it diffs the widest pair, then falls back a pair at a time. */
 const KEEP_SNAPSHOTS = 6;
 /** Memory points kept for the chart, however long the collection. */
 const KEEP_MEMORY = 4096;
@@ -59,7 +59,8 @@ export async function diagnoseNow(opts: ManualDiagnosis): Promise<DiagnosisRepor
       const snap = await session.snapshot();
       taken++;
       snapshots.push(snap);
-      if (snapshots.length > KEEP_SNAPSHOTS) snapshots.shift();
+      // The first is kept: localisation diffs the newest against it first (localise.ts says why).
+      if (snapshots.length > KEEP_SNAPSHOTS) snapshots.splice(1, 1);
       if (snap.memory) {
         memory.push({ at: snap.at, rss: snap.memory.rss, heap_used: snap.memory.heap_used, external: snap.memory.external });
         if (memory.length > KEEP_MEMORY) memory.splice(0, memory.length - KEEP_MEMORY);

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { ProfileError } from '../../engine/diagnosis.js';
+import { hostname } from 'node:os';
+import { ProfileError, type ProfileTarget } from '../../engine/diagnosis.js';
 
 /**
  * What profilers read about a target from /proc. Every read turns the kernel's answer
@@ -41,6 +42,24 @@ function isZombie(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Live profilers act on a pid of this machine: a target reported by the agent of
+ * another host (or with no pid) would point at an unrelated local process, or at none.
+ * `localHost` is the name this host's agent reports (`resin agent --host`); the
+ * machine's hostname by default. Throws `unsupported` with the reason; the engine's
+ * own process is refused too.
+ */
+export function assertLocal(target: ProfileTarget, localHost: string = hostname()): void {
+  if (target.host !== localHost) {
+    throw new ProfileError('unsupported', `process ${target.pid} runs on ${target.host}, not on this host (${localHost}): live profilers profile processes of the host the engine runs on`);
+  }
+  if (!(Number.isInteger(target.pid) && target.pid > 0)) {
+    throw new ProfileError('unsupported', `no pid for ${target.component}/${target.process} on ${target.host}: the alert carries none`);
+  }
+  // Opening the inspector of the engine's own process would debug the debugger.
+  if (target.pid === process.pid) throw new ProfileError('unsupported', `process ${target.pid} is the engine itself`);
 }
 
 /** Fails with `exited` when the target is gone, so callers can tell that from other failures. */

@@ -1,4 +1,5 @@
 import type { Alert } from '../../engine/alert.js';
+import { formatMs } from '../../engine/duration.js';
 import { ProfileError, type DiagnosisOutcome, type DiagnosisReport } from '../../engine/diagnosis.js';
 import type { HostActivity } from '../../engine/hostActivity.js';
 import type { Logger } from '../../engine/log.js';
@@ -304,7 +305,7 @@ export class Diagnoser {
       });
       if (trigger) return this.complete(job, trigger);
     }
-    if (job.nextAt > job.deadline) await this.complete(job, `time limit (${(this.r.timeLimit / HOUR).toFixed(1)}h) reached`);
+    if (job.nextAt > job.deadline) await this.complete(job, `time limit (${formatMs(this.r.timeLimit)}) reached`);
   }
 
   /** Ends a diagnosis: localise what the ring holds, close the trace, emit the report. */

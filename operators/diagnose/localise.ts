@@ -28,18 +28,29 @@ export function stackKey(frames: readonly Frame[]): string {
 }
 
 /**
- * The method's localisation (algorithm 2): diff the two newest snapshots by stack,
- * order by growth, drop stacks that grew more than the leak could have (2 x slope x
- * the pair's interval, unless the pattern is spike, whose growth is not a rate) and
- * stacks that grow on healthy hosts too, keep the top N; when nothing is left, try the
- * previous pair.
+ * The method's localisation (algorithm 2): diff a pair of snapshots by stack, order by
+ * growth, drop stacks that grew more than the leak could have (2 x slope x the pair's
+ * interval, unless the pattern is spike, whose growth is not a rate) and stacks that
+ * grow on healthy hosts too, keep the top N; when nothing is left, try the next pair.
  *
  * A profile gives live bytes per stack, not per allocation, so "allocations live in
- * the newer snapshot and not in the older" is the stack's growth in live bytes.
+ * the newer snapshot and not in the older" is the stack's growth in live bytes. That
+ * changes which pair to diff first. Per allocation, a churning stack's allocations are
+ * all new in the newer snapshot and the size bound drops it; as a net change per stack,
+ * churn is a swing of fixed size around its mean, whatever the interval, while a leak's
+ * growth is proportional to it. So the first pair is the oldest snapshot held and the
+ * newest, the longest interval the trace has (for a trace whose first snapshot is
+ * kept, the whole trace), and then the method's pairs from the newest back
+ * (docs/diagnosis.md, "Accuracy on the simulator", has the figures).
  */
 export function localise(opts: LocaliseOptions): Localisation {
   const { snapshots } = opts;
-  for (let newer = snapshots.length - 1; newer >= 1; newer--) {
+  const last = snapshots.length - 1;
+  if (last >= 2) {
+    const stacks = rankPair(snapshots[0]!, snapshots[last]!, opts);
+    if (stacks.length > 0) return { stacks, older: 0, newer: last };
+  }
+  for (let newer = last; newer >= 1; newer--) {
     const older = newer - 1;
     const stacks = rankPair(snapshots[older]!, snapshots[newer]!, opts);
     if (stacks.length > 0) return { stacks, older, newer };

@@ -1,7 +1,7 @@
 /**
  * Fixed-capacity ring of a trace's snapshots: tracing stays attached for hours and a
- * profile can be large, so only the newest `capacity` are kept (localisation diffs the
- * newest pairs).
+ * profile can be large, so only the newest `capacity` are kept (the trace keeps its
+ * first snapshot besides, which localisation diffs against the newest first).
  */
 export class SnapshotRing<T> {
   private readonly items: (T | undefined)[];

@@ -19,6 +19,8 @@ export class Trace {
   readonly ring: SnapshotRing<HeapSnapshot>;
   readonly memory: MemoryPoint[] = [];
   snapshots = 0;
+  /** The trace's first snapshot, kept after the ring drops it: localisation diffs against it first (localise.ts says why). */
+  private first: HeapSnapshot | null = null;
   private closed = false;
 
   private constructor(
@@ -76,13 +78,17 @@ export class Trace {
       throw asProfileError(err);
     }
     this.ring.push(snap);
+    this.first ??= snap;
     this.snapshots++;
-    let rss = snap.memory?.rss;
-    if (rss === undefined) {
-      rss = 0;
+    const m = snap.memory;
+    if (m) {
+      // The JS heap and the memory outside it too, where the profiler tells (Node.js), for the report's chart.
+      this.memory.push({ at: snap.at, rss: m.rss, heap_used: m.heap_used, external: m.external });
+    } else {
+      let rss = 0;
       for (const s of snap.stacks) rss += s.live_bytes;
+      this.memory.push({ at: snap.at, rss });
     }
-    this.memory.push({ at: snap.at, rss });
     if (this.memory.length > this.maxPoints) this.memory.shift();
     return snap;
   }
@@ -95,12 +101,14 @@ export class Trace {
       await this.session.close();
     } finally {
       this.ring.clear();
+      this.first = null;
     }
   }
 
-  /** The ring's snapshots, oldest first (before close clears it). */
+  /** The trace's first snapshot, then the ring's, oldest first (before close clears them). */
   held(): HeapSnapshot[] {
-    return this.ring.toArray();
+    const ring = this.ring.toArray();
+    return this.first && ring[0] !== this.first ? [this.first, ...ring] : ring;
   }
 }
 

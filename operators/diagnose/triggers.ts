@@ -1,13 +1,12 @@
 import type { LeakPattern } from '../../engine/alert.js';
+import type { MemoryPoint } from '../../engine/diagnosis.js';
+import { formatMs } from '../../engine/duration.js';
 import { classifyGrowth, type PatternParams } from '../detect/growthPattern.js';
 
 const HOUR = 3_600_000;
 
-/** One memory reading of a traced process. */
-export interface MemoryPoint {
-  at: number;
-  rss: number;
-}
+/** One memory reading of a traced process: the triggers look at `rss`, the report's chart at all of it. */
+export type { MemoryPoint } from '../../engine/diagnosis.js';
 
 /** The growth detection saw (the method's k): from the alert. */
 export interface DetectedGrowth {
@@ -69,7 +68,8 @@ export function fitWindow(memory: readonly MemoryPoint[], now: number, p: Trigge
 export function completionTrigger(memory: readonly MemoryPoint[], now: number, k: DetectedGrowth, p: TriggerParams): string | null {
   const j = fitWindow(memory, now, p);
   if (!j) return null;
-  const hours = `${(p.window / HOUR).toFixed(p.window % HOUR ? 1 : 0)}h`;
+  // formatMs, not hours: a window scaled to seconds would read "0.0h".
+  const hours = formatMs(p.window);
   switch (k.pattern) {
     case 'steady':
     case 'unknown':

@@ -2,12 +2,14 @@ import { open, readFile } from 'node:fs/promises';
 import {
   ProfileError, type Frame, type HeapSnapshot, type ProfileTarget, type Profiler, type ProfilerSession, type StackSample,
 } from '../../../engine/diagnosis.js';
-import { assertAlive, cwd, environ, exePath, isAlive, rss, toProfileError } from '../proc.js';
+import { assertAlive, assertLocal, cwd, environ, exePath, isAlive, rss, toProfileError } from '../proc.js';
 import { dumpSource, globSource, listDumps, type AllocatorKind, type DumpSource } from './dumps.js';
 import { dumpKind, objectAt, programOf, readDump, type Mapping } from './heapProfile.js';
 import { pprofStacks, type PprofStack } from './pprof.js';
 
 export interface NativeProfilerOptions {
+  /** The name this host's agent reports, when set with `resin agent --host` (default: the hostname). */
+  host?: string;
   /** Dumps to read instead of those the target's environment names (a glob on file names). */
   profiles?: string | null;
   /** Symboliser (default google-pprof, from Debian's google-perftools). */
@@ -37,6 +39,7 @@ export class NativeProfiler implements Profiler {
   constructor(readonly kind: AllocatorKind, private readonly options: NativeProfilerOptions = {}) {}
 
   async accepts(target: ProfileTarget): Promise<boolean> {
+    assertLocal(target, this.options.host);
     try {
       const source = this.source(target.pid);
       if (!source) return false;

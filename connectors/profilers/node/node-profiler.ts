@@ -3,13 +3,15 @@ import { basename, join } from 'node:path';
 import {
   ProfileError, type HeapSnapshot, type ProfileTarget, type Profiler, type ProfilerSession, type TargetMemory,
 } from '../../../engine/diagnosis.js';
-import { assertAlive, cmdline, exePath, isAlive, listeningPorts, sharesNetwork, toProfileError } from '../proc.js';
+import { assertAlive, assertLocal, cmdline, exePath, isAlive, listeningPorts, sharesNetwork, toProfileError } from '../proc.js';
 import { CdpConnection } from './cdp.js';
 import { debuggerUrl, inspectorAddress, isLoopback, portTaken } from './inspectorPort.js';
 import { toStacks, type SamplingHeapProfile } from './samplingProfile.js';
 import { CLOSE_DELAY_MS, CLOSE_INSPECTOR, MEMORY_USAGE, renewLease, takeLease } from './targetScripts.js';
 
 export interface NodeProfilerOptions {
+  /** The name this host's agent reports, when set with `resin agent --host` (default: the hostname). */
+  host?: string;
   /** Mean bytes between two sampled allocations (V8 default 32 KiB); smaller is finer and costlier. */
   samplingInterval?: number;
   /** How long the target may take to open its inspector after the signal. */
@@ -35,6 +37,7 @@ export class NodeProfiler implements Profiler {
   constructor(private readonly options: NodeProfilerOptions = {}) {}
 
   async accepts(target: ProfileTarget): Promise<boolean> {
+    assertLocal(target, this.options.host);
     const exe = exePath(target.pid);
     let name = exe ? basename(exe) : null;
     if (name === null) {

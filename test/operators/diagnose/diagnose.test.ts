@@ -106,7 +106,7 @@ describe('diagnose', () => {
     // Two at a time, the most severe first: a spike without growth never triggers, so each runs to the 6-hour limit.
     const top = await run([...alerts, later], { top: 2 });
     expect(started(top.reports)).toEqual({ s5: 0, s4: 0, s3: 6, s2: 6, s1: 12 });
-    expect(top.reports.filter((r) => r.alert_id !== 'x').every((r) => r.trigger === 'time limit (6.0h) reached')).toBe(true);
+    expect(top.reports.filter((r) => r.alert_id !== 'x').every((r) => r.trigger === 'time limit (6h) reached')).toBe(true);
 
     // Five at once, but three starts per cluster and hour: the last two wait for the hour to pass.
     const capped = await run([...alerts, later], { top: 5, per_cluster_hour: 3 });

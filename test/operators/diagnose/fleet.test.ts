@@ -50,16 +50,17 @@ describe('diagnose on a simulated fleet', () => {
     const truth = sim.truth();
     const culprit = new Map(truth.leaks.map((l, i) => [`leak-${i}`, stackKey(l.culprit_stack)]));
     const rank = (r: (typeof reports)[number]) => r.stacks.findIndex((s) => stackKey(s.frames) === culprit.get(r.alert_id ?? ""));
-    // Every alert diagnosed. Steady leaks complete on their trigger while the culprit grows, and it ranks first
-    // on most; stairs and spikes often end in a flat stretch, where the newest pair shows no growth.
+    // Every alert diagnosed. Steady leaks complete on their trigger after about an hour, while the culprit grows:
+    // it is in the top 3 of each (first or not is a draw of the churn over that hour). Stairs run on to the time
+    // limit, often ending in a flat stretch; diffed against the trace's first snapshot, their culprit ranks first.
     expect(reports.map((r) => r.alert_id).sort()).toEqual(alerts.map((a) => a.id).sort());
     const steady = reports.filter((r) => r.pattern === 'steady');
     expect(steady.length).toBeGreaterThanOrEqual(3);
-    expect(steady.filter((r) => rank(r) === 0).length / steady.length).toBeGreaterThanOrEqual(0.5);
     expect(steady.every((r) => rank(r) >= 0 && rank(r) < 3)).toBe(true);
+    const stairs = reports.filter((r) => r.pattern === 'stair' && r.trigger.startsWith('time limit'));
+    expect(stairs.length).toBeGreaterThanOrEqual(1);
+    for (const r of stairs) expect(rank(r)).toBe(0);
+    expect(reports.filter((r) => rank(r) >= 0 && rank(r) < 3).length / reports.length).toBeGreaterThanOrEqual(0.7);
     expect(reports.some((r) => r.references > 0)).toBe(true);
-    // The fastest steady leak is not in doubt.
-    const fastest = alerts.filter((a) => a.pattern === 'steady').sort((a, b) => b.rate / b.rss - a.rate / a.rss)[0]!;
-    expect(rank(reports.find((r) => r.alert_id === fastest.id)!)).toBe(0);
   });
 });

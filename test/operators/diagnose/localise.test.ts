@@ -32,8 +32,22 @@ describe('localise', () => {
     expect(r.stacks.map((s) => s.frames[0]!.function)).toEqual(['leak']);
   });
 
-  it('falls back to the previous pair when the newest pair leaves nothing', () => {
-    const three = [...snaps, snap(2 * HOUR, stack('leak', 2_000), stack('cache', 5_500))];
+  it('diffs the oldest and the newest snapshot first: churn swings by as much whatever the interval, a leak grows with it', () => {
+    const three = [
+      snap(0, stack('leak', 1_000), stack('churn', 10_000)),
+      snap(HOUR, stack('leak', 2_000), stack('churn', 9_000)),
+      snap(2 * HOUR, stack('leak', 3_000), stack('churn', 10_500)),
+    ];
+    const opts = { pattern: 'steady' as const, slopePerHour: 1_000, references: new Set<string>(), top: 5 };
+    // The newest pair alone: churn's swing (+1,500) is above the leak's hour (+1,000) and within the bound.
+    expect(localise({ ...opts, snapshots: three.slice(1) }).stacks.map((s) => s.frames[0]!.function)).toEqual(['churn', 'leak']);
+    const r = localise({ ...opts, snapshots: three });
+    expect([r.older, r.newer]).toEqual([0, 2]);
+    expect(r.stacks.map((s) => [s.frames[0]!.function, s.growth_bytes])).toEqual([['leak', 2_000], ['churn', 500]]);
+  });
+
+  it('falls back to the newest pair, then the previous ones, when the widest pair leaves nothing', () => {
+    const three = [...snaps, snap(2 * HOUR, stack('leak', 1_000), stack('cache', 5_000))];
     const r = localise({ snapshots: three, pattern: 'steady', slopePerHour: 1_000, references: new Set(), top: 5 });
     expect([r.older, r.newer]).toEqual([0, 1]);
     expect(r.stacks[0]!.frames[0]!.function).toBe('leak');

@@ -40,6 +40,12 @@ describe('diagnose in a pipeline', () => {
     expect(out).toMatch(/valid \(7 nodes/);
   });
 
+  it('resin validate accepts pipelines/diagnose-live.yaml', async () => {
+    const { code, out } = await cli('validate', 'pipelines/diagnose-live.yaml');
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/valid \(8 nodes/);
+  });
+
   it('resin validate names the node and field of a bad option', async () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, pipeline(['profilers: [simulated]', 'period: 30x', 'ring: 2']));
