@@ -46,7 +46,7 @@ export class WarmupCurve {
   /** Per model and period after a restart: mean clipped log change, and observations. */
   private mean = new Float64Array(0);
   private count = new Int32Array(0);
-  /** Per model: the warm-up learned (ms; NaN: not yet), refitted every `horizon` observations. */
+  /** Per model: the warm-up learned (ms; NaN: not yet), refitted every `horizon` observations, and those since the last refit. */
   private learned = new Float64Array(0);
   private sinceRefresh = new Int32Array(0);
 
@@ -94,16 +94,26 @@ export class WarmupCurve {
     return k * this.p.period;
   }
 
-  checkpoint(models: number): { horizon: number; mean: Float64Array; count: Int32Array; learned: Float64Array } {
+  checkpoint(models: number): { horizon: number; mean: Float64Array; count: Int32Array; learned: Float64Array; sinceRefresh: Int32Array } {
     const k = this.p.horizon;
-    return { horizon: k, mean: this.mean.slice(0, models * k), count: this.count.slice(0, models * k), learned: this.learned.slice(0, models) };
+    return {
+      horizon: k, mean: this.mean.slice(0, models * k), count: this.count.slice(0, models * k),
+      learned: this.learned.slice(0, models), sinceRefresh: this.sinceRefresh.slice(0, models),
+    };
   }
 
-  restore(st: ReturnType<WarmupCurve['checkpoint']> | undefined): void {
+  /**
+   * Takes back a checkpoint of the same horizon. The observations since the last refit are
+   * part of it: the warm-up is refitted every `horizon` of them, and a count started again
+   * at 0 would refit later than an uninterrupted run, so restarts in between would get a
+   * stale warm-up. A checkpoint without them (older format) counts from 0.
+   */
+  restore(st: (Omit<ReturnType<WarmupCurve['checkpoint']>, 'sinceRefresh'> & { sinceRefresh?: Int32Array }) | undefined): void {
     if (!st || st.horizon !== this.p.horizon) return;
     this.ensure(st.learned.length);
     this.mean.set(st.mean);
     this.count.set(st.count);
     this.learned.set(st.learned);
+    if (st.sinceRefresh) this.sinceRefresh.set(st.sinceRefresh);
   }
 }

@@ -47,4 +47,38 @@ describe('warm-up curve', () => {
     expect(copy.warmup(0)).toBe(curve.warmup(0));
     expect(copy.warmup(0)).not.toBe(24 * H);
   });
+
+  it('refits after a checkpoint when an uninterrupted curve would, not a horizon of observations later', () => {
+    const g = gauss(3);
+    const level = (k: number) => Math.log(1 - 0.35 * Math.exp(-k / 0.75));
+    const rise = (k: number) => level(k + 24) - level(k) + 0.01 * g();
+    const curve = new WarmupCurve(P);
+    curve.ensure(1);
+    // 29 restarts followed all the way, the 30th up to period 20: the curve is not trusted yet.
+    for (let r = 0; r < 29; r++) for (let k = 0; k < P.horizon; k++) curve.add(0, k, rise(k));
+    for (let k = 0; k < 20; k++) curve.add(0, k, rise(k));
+    expect(curve.warmup(0)).toBe(24 * H);
+    const copy = new WarmupCurve(P);
+    copy.restore(structuredClone(curve.checkpoint(1)));
+    // The rest of the 30th restart: the uninterrupted curve refits once it has seen a horizon
+    // since its last refit, and then trusts what it learned; the restored one must do the same.
+    for (let k = 20; k < P.horizon; k++) {
+      const change = rise(k);
+      curve.add(0, k, change);
+      copy.add(0, k, change);
+      expect(copy.warmup(0)).toBe(curve.warmup(0));
+    }
+    expect(curve.warmup(0)).not.toBe(24 * H);
+  });
+
+  it('restores a checkpoint written before it held the observations since the last refit', () => {
+    const curve = new WarmupCurve(P);
+    curve.ensure(1);
+    learn(curve, 0.35, 0.75, 100, 0.01);
+    const { sinceRefresh: _, ...older } = structuredClone(curve.checkpoint(1));
+    const copy = new WarmupCurve(P);
+    copy.restore(older);
+    expect(copy.warmup(0)).toBe(curve.warmup(0));
+    expect(copy.warmup(0)).not.toBe(24 * H);
+  });
 });
