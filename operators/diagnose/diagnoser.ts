@@ -38,6 +38,8 @@ interface Diagnosis {
   nextAt: number;
   deadline: number;
   fingerprint: Fingerprint | null;
+  /** A trigger that fired while the references this diagnosis asked for were still being traced. */
+  held: string | null;
 }
 
 interface ReferenceTrace {
@@ -94,7 +96,8 @@ export class Diagnoser {
     const running = this.diagnosing.get(alert.id);
     if (alert.state === 'resolved') {
       this.suspects.delete(alert.id);
-      if (running) await this.complete(running, 'alert resolved before a trigger', 'inconclusive');
+      // A held diagnosis had its trigger: it localises with what it has rather than being dropped.
+      if (running) await (running.held !== null ? this.complete(running, running.held) : this.complete(running, 'alert resolved before a trigger', 'inconclusive'));
       this.diagnosed.delete(alert.id);
       return;
     }
@@ -210,7 +213,7 @@ export class Diagnoser {
       this.d.emit(this.report(a, target, '-', 'failed', `failed: ${e.message}`, e.reason, now, now, [], 0, 0, []));
       return;
     }
-    const job: Diagnosis = { suspect: s, trace, nextAt: now, deadline: now + this.r.timeLimit, fingerprint: null };
+    const job: Diagnosis = { suspect: s, trace, nextAt: now, deadline: now + this.r.timeLimit, fingerprint: null, held: null };
     this.diagnosing.set(a.id, job);
     if (this.o.references.enabled) await this.askReferences(job, now);
   }
@@ -282,11 +285,29 @@ export class Diagnoser {
     this.referencing.delete(ref.trace.id);
     let others = false;
     for (const r of this.referencing.values()) if (r.askedFor === ref.askedFor) others = true;
-    if (!others) this.sampling.delete(ref.askedFor);
+    if (!others) {
+      this.sampling.delete(ref.askedFor);
+      // Diagnoses held for these references localise now (after this reference, at the same instant).
+      const now = this.d.clock.now();
+      for (const j of this.diagnosing.values()) if (j.held !== null && this.keyOf(j) === ref.askedFor) j.nextAt = Math.min(j.nextAt, now);
+    }
     await ref.trace.close();
   }
 
+  private keyOf(job: Diagnosis): string | null {
+    return job.fingerprint ? fingerprintKey(job.fingerprint) : null;
+  }
+
+  /** When the reference traces of a diagnosis's fingerprint end (their last snapshot), or -Infinity when none is open. */
+  private referencesEnd(job: Diagnosis): number {
+    const key = this.keyOf(job);
+    let end = -Infinity;
+    if (key !== null) for (const r of this.referencing.values()) if (r.askedFor === key) end = Math.max(end, r.endAt);
+    return end;
+  }
+
   private async stepDiagnosis(job: Diagnosis): Promise<void> {
+    if (job.held !== null) return this.complete(job, job.held);
     const now = this.d.clock.now();
     try {
       await job.trace.snapshot();
@@ -303,9 +324,23 @@ export class Diagnoser {
       const trigger = completionTrigger(job.trace.memory, now, { pattern: a.pattern, slopePerHour: a.rate, growth: a.rate * hours }, {
         window: this.r.triggerWindow, period: this.r.period, minPoints: this.o.min_snapshots,
       });
-      if (trigger) return this.complete(job, trigger);
+      if (trigger) return this.completeOrHold(job, trigger, now);
     }
     if (job.nextAt > job.deadline) await this.complete(job, `time limit (${formatMs(this.r.timeLimit)}) reached`);
+  }
+
+  /**
+   * A trigger that fires before the reference traces this diagnosis started have ended
+   * (a steady leak can trigger on its third snapshot, an hour in; references take
+   * `references.duration`) would localise without them. The ring is kept as the trigger
+   * found it, no more snapshots are taken, and localisation waits for the references,
+   * within the time limit.
+   */
+  private async completeOrHold(job: Diagnosis, trigger: string, now: number): Promise<void> {
+    const until = Math.min(this.referencesEnd(job), job.deadline);
+    if (until <= now) return this.complete(job, trigger);
+    job.held = trigger;
+    job.nextAt = until;
   }
 
   /** Ends a diagnosis: localise what the ring holds, close the trace, emit the report. */
@@ -350,7 +385,7 @@ export class Diagnoser {
   async finishAll(trigger: string): Promise<void> {
     const errors: unknown[] = [];
     for (const job of [...this.diagnosing.values()]) {
-      await this.complete(job, trigger).catch((err: unknown) => errors.push(err));
+      await this.complete(job, job.held ?? trigger).catch((err: unknown) => errors.push(err));
     }
     for (const ref of [...this.referencing.values()]) await this.endReference(ref).catch((err: unknown) => errors.push(err));
     this.suspects.clear();

@@ -61,6 +61,11 @@ describe('diagnose on a simulated fleet', () => {
     expect(stairs.length).toBeGreaterThanOrEqual(1);
     for (const r of stairs) expect(rank(r)).toBe(0);
     expect(reports.filter((r) => rank(r) >= 0 && rank(r) < 3).length / reports.length).toBeGreaterThanOrEqual(0.7);
-    expect(reports.some((r) => r.references > 0)).toBe(true);
+    // Every diagnosis localised with references, including steady leaks whose trigger fired on the third
+    // snapshot, an hour in: they wait for the reference traces they started (2 h), taking no more snapshots.
+    expect(reports.filter((r) => r.references === 0).map((r) => r.alert_id)).toEqual([]);
+    const early = reports.filter((r) => r.trigger.startsWith('steady') && r.snapshots === 3);
+    expect(early.length).toBeGreaterThanOrEqual(2);
+    for (const r of early) expect(r.ended_at - r.started_at, r.alert_id ?? '').toBe(2 * HOUR);
   });
 });
