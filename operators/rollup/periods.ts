@@ -127,6 +127,7 @@ export class Periods {
     const { series, ts, rss, pid, pidValid } = cols;
     const count = this.count, max = this.max, values = this.values;
     const pidTs = this.pidTs, pidLast = this.pidLast, pidFirst = this.pidFirst, pidMulti = this.pidMulti;
+    const extraSum = this.extraSum, extraKept = this.extraKept, lo = this.lo, hi = this.hi;
     const n = cols.length;
     let start = NaN, end = NaN, slot = 0;
     for (let i = 0; i < n; i++) {
@@ -158,8 +159,8 @@ export class Periods {
         pidLast[cell] = -1;
         pidFirst[cell] = -1;
         pidMulti[cell] = 0;
-        this.extraSum[cell] = 0;
-        this.extraKept[cell] = 0;
+        extraSum[cell] = 0;
+        extraKept[cell] = 0;
       } else if (v > max[cell]!) {
         max[cell] = v;
       }
@@ -168,12 +169,12 @@ export class Periods {
       } else {
         if (c === K) {
           fence(values, cell * K, K, this.config.rule, this.scratch, this.bounds);
-          this.lo[cell] = this.bounds[0]!;
-          this.hi[cell] = this.bounds[1]!;
+          lo[cell] = this.bounds[0]!;
+          hi[cell] = this.bounds[1]!;
         }
-        if (v >= this.lo[cell]! && v <= this.hi[cell]!) {
-          this.extraSum[cell] += v;
-          this.extraKept[cell]++;
+        if (v >= lo[cell]! && v <= hi[cell]!) {
+          extraSum[cell] += v;
+          extraKept[cell]++;
         }
       }
       if (pid !== null && (pidValid === null || (pidValid[i >> 3]! & (1 << (i & 7))) !== 0)) {
