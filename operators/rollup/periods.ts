@@ -1,6 +1,6 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { grown } from '../../engine/typedArrays.js';
-import { fence, type OutlierRule } from './robustMean.js';
+import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
   /** Period length, ms. */
@@ -242,20 +242,26 @@ export class Periods {
       const cell = s * S + slot;
       const c = count[cell]!;
       const k = c < K ? c : K;
-      fence(values, cell * K, k, rule, scratch, bounds);
-      const lo = bounds[0]!, hi = bounds[1]!;
       let sum = this.extraSum[cell]!, kept = this.extraKept[cell]!;
-      for (let i = cell * K, e = i + k; i < e; i++) {
-        const v = values[i]!;
-        if (v >= lo && v <= hi) {
-          sum += v;
-          kept++;
-        }
-      }
-      if (kept === 0) {
-        // Only a threshold far below the published 3.5 can fence out even the median.
+      if (keepsAll(values, cell * K, k, rule, sum)) {
+        // Nothing to fence out, and the sum is exact: the same mean as sorted and fenced.
         for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
-        kept = k;
+        kept += k;
+      } else {
+        fence(values, cell * K, k, rule, scratch, bounds);
+        const lo = bounds[0]!, hi = bounds[1]!;
+        for (let i = cell * K, e = i + k; i < e; i++) {
+          const v = values[i]!;
+          if (v >= lo && v <= hi) {
+            sum += v;
+            kept++;
+          }
+        }
+        if (kept === 0) {
+          // Only a threshold far below the published 3.5 can fence out even the median.
+          for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
+          kept = k;
+        }
       }
       batch.mean[j] = sum / kept;
       batch.max[j] = this.max[cell]!;

@@ -49,6 +49,30 @@ export function fence(values: Float64Array, from: number, n: number, rule: Outli
   out[1] = median + spread;
 }
 
+/** Integers below this add up exactly in a double, in any order. */
+const EXACT = 2 ** 53;
+
+/**
+ * Whether the fence of values[from, from + n) keeps every one of them and their sum
+ * with `extra` is the same in any order, so that the mean needs neither the sort nor
+ * the fence: true when the values are positive integers (RSS is in bytes), the sum
+ * stays below 2^53, and their whole range is within the floor the smallest of them
+ * gives. The median is at least the smallest value, so its floor is at least that
+ * wide, and the fence around it holds every value. One pass, no ordering; a process at
+ * rest (the common case) takes it.
+ */
+export function keepsAll(values: Float64Array, from: number, n: number, rule: OutlierRule, extra: number): boolean {
+  if (n < rule.minSamples || !(Math.floor(extra) === extra)) return false;
+  let lo = Infinity, hi = -Infinity, whole = true;
+  for (let i = from, e = from + n; i < e; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (Math.floor(v) !== v) whole = false;
+  }
+  return whole && lo > 0 && extra + n * hi < EXACT && hi - lo < rule.threshold * rule.minSpread * lo;
+}
+
 function sortedDeviation(values: Float64Array, from: number, n: number, median: number, scratch: Float64Array): number {
   for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[from + i]! - median);
   sortRange(scratch, 0, n);
