@@ -153,22 +153,30 @@ export class SeriesCatalog implements Checkpointable {
     const h = this.remap('host', batch);
     const c = this.remap('component', batch);
     const p = this.remap('process', batch);
-    let lastH = -1, lastC = -1, lastP = -1, lastId = -1;
     const memo = this.memoFor(h.ids, c.ids, p.ids, n);
     const C = c.ids.length, P = p.ids.length;
-    for (let i = 0; i < n; i++) {
-      const hi = h.indices[i]!, ci = c.indices[i]!, pi = p.indices[i]!;
-      if (hi !== lastH || ci !== lastC || pi !== lastP) {
-        if (memo === null) {
-          lastId = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
-        } else {
-          const m = (hi * C + ci) * P + pi;
-          lastId = memo[m]!;
-          if (lastId < 0) lastId = memo[m] = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
-        }
-        lastH = hi; lastC = ci; lastP = pi;
+    if (memo !== null) {
+      // One load per row: comparing with the previous row first would only add a
+      // branch, mispredicted whenever rows interleave series (time order).
+      const hx = h.indices, cx = c.indices, px = p.indices;
+      for (let i = 0; i < n; i++) {
+        const m = (hx[i]! * C + cx[i]!) * P + px[i]!;
+        let id = memo[m]!;
+        if (id < 0) id = memo[m] = this.seriesId(h.ids[hx[i]!]!, c.ids[cx[i]!]!, p.ids[px[i]!]!);
+        ids[i] = id;
       }
-      ids[i] = lastId;
+    } else {
+      // Without a memo each new (host, component, process) is two hash lookups; a run of
+      // rows of one series (a grouped file) pays them once.
+      let lastH = -1, lastC = -1, lastP = -1, lastId = -1;
+      for (let i = 0; i < n; i++) {
+        const hi = h.indices[i]!, ci = c.indices[i]!, pi = p.indices[i]!;
+        if (hi !== lastH || ci !== lastC || pi !== lastP) {
+          lastId = this.seriesId(h.ids[hi]!, c.ids[ci]!, p.ids[pi]!);
+          lastH = hi; lastC = ci; lastP = pi;
+        }
+        ids[i] = lastId;
+      }
     }
     this.recordAttr('region', batch, ids, this.seriesRegion);
     this.recordAttr('cluster', batch, ids, this.seriesCluster);

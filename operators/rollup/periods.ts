@@ -1,6 +1,6 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { grown } from '../../engine/typedArrays.js';
-import { fence, type OutlierRule } from './robustMean.js';
+import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
   /** Period length, ms. */
@@ -127,6 +127,7 @@ export class Periods {
     const { series, ts, rss, pid, pidValid } = cols;
     const count = this.count, max = this.max, values = this.values;
     const pidTs = this.pidTs, pidLast = this.pidLast, pidFirst = this.pidFirst, pidMulti = this.pidMulti;
+    const extraSum = this.extraSum, extraKept = this.extraKept, lo = this.lo, hi = this.hi;
     const n = cols.length;
     let start = NaN, end = NaN, slot = 0;
     for (let i = 0; i < n; i++) {
@@ -158,8 +159,8 @@ export class Periods {
         pidLast[cell] = -1;
         pidFirst[cell] = -1;
         pidMulti[cell] = 0;
-        this.extraSum[cell] = 0;
-        this.extraKept[cell] = 0;
+        extraSum[cell] = 0;
+        extraKept[cell] = 0;
       } else if (v > max[cell]!) {
         max[cell] = v;
       }
@@ -168,12 +169,12 @@ export class Periods {
       } else {
         if (c === K) {
           fence(values, cell * K, K, this.config.rule, this.scratch, this.bounds);
-          this.lo[cell] = this.bounds[0]!;
-          this.hi[cell] = this.bounds[1]!;
+          lo[cell] = this.bounds[0]!;
+          hi[cell] = this.bounds[1]!;
         }
-        if (v >= this.lo[cell]! && v <= this.hi[cell]!) {
-          this.extraSum[cell] += v;
-          this.extraKept[cell]++;
+        if (v >= lo[cell]! && v <= hi[cell]!) {
+          extraSum[cell] += v;
+          extraKept[cell]++;
         }
       }
       if (pid !== null && (pidValid === null || (pidValid[i >> 3]! & (1 << (i & 7))) !== 0)) {
@@ -241,20 +242,26 @@ export class Periods {
       const cell = s * S + slot;
       const c = count[cell]!;
       const k = c < K ? c : K;
-      fence(values, cell * K, k, rule, scratch, bounds);
-      const lo = bounds[0]!, hi = bounds[1]!;
       let sum = this.extraSum[cell]!, kept = this.extraKept[cell]!;
-      for (let i = cell * K, e = i + k; i < e; i++) {
-        const v = values[i]!;
-        if (v >= lo && v <= hi) {
-          sum += v;
-          kept++;
-        }
-      }
-      if (kept === 0) {
-        // Only a threshold far below the published 3.5 can fence out even the median.
+      if (keepsAll(values, cell * K, k, rule, sum)) {
+        // Nothing to fence out, and the sum is exact: the same mean as sorted and fenced.
         for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
-        kept = k;
+        kept += k;
+      } else {
+        fence(values, cell * K, k, rule, scratch, bounds);
+        const lo = bounds[0]!, hi = bounds[1]!;
+        for (let i = cell * K, e = i + k; i < e; i++) {
+          const v = values[i]!;
+          if (v >= lo && v <= hi) {
+            sum += v;
+            kept++;
+          }
+        }
+        if (kept === 0) {
+          // Only a threshold far below the published 3.5 can fence out even the median.
+          for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
+          kept = k;
+        }
       }
       batch.mean[j] = sum / kept;
       batch.max[j] = this.max[cell]!;

@@ -1,3 +1,5 @@
+import { sort12 } from './sort12.js';
+
 /**
  * "Drop extreme outliers, average the rest" (RESIN, Telemetry) with bounded state: the
  * modified z-score of Iglewicz and Hoaglin over the values of one series and period.
@@ -29,19 +31,80 @@ export function fence(values: Float64Array, from: number, n: number, rule: Outli
     out[1] = Infinity;
     return;
   }
-  sortRange(values, from, n);
+  let ordered = true;
+  for (let i = from, e = from + n; i < e; i++) if (values[i] !== values[i]) ordered = false;
+  // NaN breaks every ordering; insertion sort leaves it where it is, as it always has.
+  if (ordered && n === 12) sort12(values, from);
+  else sortRange(values, from, n);
   const median = middle(values, from, n);
   const floor = rule.threshold * rule.minSpread * Math.abs(median);
   // The spread is never below the floor: when every value is within it (a process at
   // rest, the common case), nothing can be an outlier and the MAD need not be computed.
   let spread = floor;
   if (median - values[from]! > floor || values[from + n - 1]! - median > floor) {
-    for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[from + i]! - median);
-    sortRange(scratch, 0, n);
-    spread = Math.max(rule.threshold * 1.4826 * middle(scratch, 0, n), floor);
+    const mad = ordered ? middleDeviation(values, from, n, median) : sortedDeviation(values, from, n, median, scratch);
+    spread = Math.max(rule.threshold * 1.4826 * mad, floor);
   }
   out[0] = median - spread;
   out[1] = median + spread;
+}
+
+/** Integers below this add up exactly in a double, in any order. */
+const EXACT = 2 ** 53;
+
+/**
+ * Whether the fence of values[from, from + n) keeps every one of them and their sum
+ * with `extra` is the same in any order, so that the mean needs neither the sort nor
+ * the fence: true when the values are positive integers (RSS is in bytes), the sum
+ * stays below 2^53, and their whole range is within the floor the smallest of them
+ * gives. The median is at least the smallest value, so its floor is at least that
+ * wide, and the fence around it holds every value. One pass, no ordering; a process at
+ * rest (the common case) takes it.
+ */
+export function keepsAll(values: Float64Array, from: number, n: number, rule: OutlierRule, extra: number): boolean {
+  if (n < rule.minSamples || !(Math.floor(extra) === extra)) return false;
+  let lo = Infinity, hi = -Infinity, whole = true;
+  for (let i = from, e = from + n; i < e; i++) {
+    const v = values[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    if (Math.floor(v) !== v) whole = false;
+  }
+  return whole && lo > 0 && extra + n * hi < EXACT && hi - lo < rule.threshold * rule.minSpread * lo;
+}
+
+function sortedDeviation(values: Float64Array, from: number, n: number, median: number, scratch: Float64Array): number {
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs(values[from + i]! - median);
+  sortRange(scratch, 0, n);
+  return middle(scratch, 0, n);
+}
+
+/**
+ * Median of |x - median| over sorted values without sorting the deviations: they fall
+ * from the left end to the median and rise from it to the right end, so merging the
+ * two runs from the median outwards meets them in ascending order, and the middle one
+ * (or two) are the median's.
+ */
+function middleDeviation(sorted: Float64Array, from: number, n: number, median: number): number {
+  let r = from;
+  const end = from + n;
+  while (r < end && sorted[r]! < median) r++;
+  let l = r - 1;
+  const h = n >> 1;
+  let prev = 0, cur = 0;
+  for (let k = 0; k <= h; k++) {
+    prev = cur;
+    const dl = l >= from ? Math.abs(sorted[l]! - median) : Infinity;
+    const dr = r < end ? Math.abs(sorted[r]! - median) : Infinity;
+    if (dl <= dr) {
+      cur = dl;
+      l--;
+    } else {
+      cur = dr;
+      r++;
+    }
+  }
+  return n & 1 ? cur : (prev + cur) / 2;
 }
 
 function middle(sorted: Float64Array, from: number, n: number): number {
