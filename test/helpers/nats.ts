@@ -71,6 +71,13 @@ export function useNatsClient(server: () => NatsServer): NatsClient {
   return client;
 }
 
+/** Every message on `subject` from now on, parsed as JSON, in arrival order; flush the connection before relying on it. */
+export function collectJson<T>(nc: NatsConnection, subject: string): T[] {
+  const out: T[] = [];
+  nc.subscribe(subject, { callback: (err, m) => { if (!err) out.push(m.json<T>()); } });
+  return out;
+}
+
 /** Every message a stream holds, in order, parsed as JSON (e.g. the alerts a de-duplicating stream stored). */
 export async function storedJson<T>(nc: NatsConnection, jsm: JetStreamManager, stream: string): Promise<T[]> {
   const c = await jsm.consumers.add(stream, { ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });

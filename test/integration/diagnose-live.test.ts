@@ -16,7 +16,7 @@ import { silentLogger } from '../../engine/log.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { accepts, FIXTURES, freePort, startTarget, type Target } from '../connectors/profilers/harness.js';
 import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/processes.js';
 
 /**
@@ -87,8 +87,7 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
   let agentRun: Promise<void> | null = null;
   try {
     nc = await connect({ servers: url });
-    const alerts: Alert[] = [];
-    nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
+    const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
     await nc.flush();
 
     engine = runSession({

@@ -13,7 +13,7 @@ import { silentLogger } from '../../engine/log.js';
 import type { MitigationDecision } from '../../engine/mitigation.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { alive, rssOf, until } from '../helpers/processes.js';
 
 /**
@@ -70,10 +70,8 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
     const state = join(dir, 'state.duckdb');
     try {
       nc = await connect({ servers: server().url });
-      const alerts: Alert[] = [];
-      const decisions: MitigationDecision[] = [];
-      nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
-      nc.subscribe('resin.actions.*', { callback: (err, m) => { if (!err) decisions.push(m.json<MitigationDecision>()); } });
+      const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
+      const decisions = collectJson<MitigationDecision>(nc, 'resin.actions.*');
       await nc.flush();
 
       let supervisorLog = '';

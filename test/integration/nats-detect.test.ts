@@ -12,7 +12,7 @@ import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -67,8 +67,7 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
     let agentRun: Promise<void> | null = null;
     try {
       nc = await connect({ servers: server().url });
-      const alerts: Alert[] = [];
-      nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
+      const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
       await nc.flush();
 
       engine = runSession({
