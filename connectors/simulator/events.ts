@@ -1,9 +1,12 @@
 import { rolloutTick, type FleetPlan } from './fleet.js';
-import { F, FS, I, IS } from './layout.js';
+import { F, I, Stride } from './layout.js';
 import {
   leakSegment, pidOf, restartGap, segmentSlope, shiftAt, shiftFactor, spikeAt,
   type LeakSegment, type Shift, type Spike,
 } from './schedule.js';
+
+const FS = Stride.F;
+const IS = Stride.I;
 
 /**
  * What happens to a series now and then rather than on every row: rollouts, restarts,

@@ -2,12 +2,15 @@ import { REGIONS, type FleetPlan } from './fleet.js';
 import { DelaySlot } from './delay.js';
 import { deviations } from './deviations.js';
 import { SeriesEvents } from './events.js';
-import { F, FS, I, IS } from './layout.js';
+import { F, I, Stride } from './layout.js';
 import { MAX_DELAY_MS } from './options.js';
 import { GroupBuffers, HostGaps } from './outages.js';
 import { NORMAL_TABLE, NORMAL_TABLE_BITS, Stream, draw, sampleRngState } from './random.js';
 import type { RowBuffers } from './rows.js';
 import { bufferSensitivity, diurnal, pidOf, warmupDecay } from './schedule.js';
+
+const FS = Stride.F;
+const IS = Stride.I;
 
 /** How far a leak's growth follows the daily load (leaks allocate per request). */
 const LEAK_DIURNAL = 0.5;
