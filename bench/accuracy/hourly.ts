@@ -1,4 +1,4 @@
-import { allocRows } from '../../connectors/simulator/generator.js';
+import { allocRows } from '../../connectors/simulator/rows.js';
 import type { FleetSimulator } from '../../connectors/simulator/simulator.js';
 import type { Baseline } from './baselines.js';
 

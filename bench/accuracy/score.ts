@@ -53,17 +53,11 @@ export interface BehaviourLike {
   end: number;
 }
 
-/** One alert id: raised at its earliest `detected_at`, described by its latest emission. */
-export interface RaisedAlert {
-  id: string;
-  level: 'component' | 'process';
-  component: string;
-  host: string | null;
-  process: string | null;
-  start: number;
-  detected_at: number;
-  pattern: string;
-}
+/**
+ * One alert id: raised at its earliest `detected_at`, described by its latest emission
+ * (the fields of its emissions, with the pattern 'unknown' where none was named).
+ */
+export type RaisedAlert = Required<AlertLike>;
 
 export const unitKey = (host: string | null, component: string, process: string | null): string =>
   `${host ?? ''}\u0001${component}\u0001${process ?? ''}`;
@@ -126,7 +120,16 @@ export interface FalseAlarm {
   leak_start: number | null;
 }
 
-export interface ProcessScore {
+/** What both levels report: precision, recall, their F1, and detection latency in hours. */
+export interface Quality {
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  latency_p50_h: number | null;
+  latency_p90_h: number | null;
+}
+
+export interface ProcessScore extends Quality {
   leaks: number;
   detected: number;
   /** Units with at least one false alert (see the module comment). */
@@ -135,11 +138,6 @@ export interface ProcessScore {
   false_units_early: number;
   /** Distinct false alert ids (pages), possibly several per unit. */
   false_alerts: number;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  latency_p50_h: number | null;
-  latency_p90_h: number | null;
   /** Healthy units (when the fleet's unit count is given) and the share of them alerted. */
   healthy_units: number | null;
   false_alarm_rate: number | null;
@@ -222,19 +220,14 @@ export function scoreProcesses(leaks: readonly LeakTruth[], alerts: readonly Rai
   };
 }
 
-export interface ComponentScore {
+/** Latency is from the component's first leak start to its first true alert. */
+export interface ComponentScore extends Quality {
   /** Components with at least one leak. */
   leaking: number;
   detected: number;
   alerts: number;
   true_alerts: number;
   false_alerts: number;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  /** From the component's first leak start to its first true alert. */
-  latency_p50_h: number | null;
-  latency_p90_h: number | null;
   false_components: string[];
 }
 

@@ -11,7 +11,7 @@
  *   span, ~1.7G samples), reporting throughput and the peak RSS of the process.
  */
 import { parseArgs } from 'node:util';
-import { allocRows } from '../../connectors/simulator/generator.js';
+import { allocRows } from '../../connectors/simulator/rows.js';
 import { FleetSimulator } from '../../connectors/simulator/simulator.js';
 import { mainThreadCpuMs } from '../cpu.js';
 

@@ -1,7 +1,7 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import fastJson from 'fast-json-stringify';
 import { MITIGATION_JSON_SCHEMA, type MitigationDecision } from '../../engine/mitigation.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
+import { ndjsonWriter } from '../ndjson/writer.js';
 
 export interface ActionLogOptions {
   /** File to append to, or "-" for standard output. */
@@ -16,19 +16,15 @@ const stringify = fastJson(MITIGATION_JSON_SCHEMA as never) as (d: MitigationDec
  * line about an action must not wait in a buffer while the action runs).
  */
 export function actionLog(options: ActionLogOptions, ctx: NodeContext): SinkInstance<MitigationDecision> {
-  const toStdout = options.path === '-';
-  let fd: number | null = toStdout ? null : openSync(options.path, 'a');
+  const out = ndjsonWriter(options.path, { append: true });
   const written = ctx.metrics.counter('actions_written', { node: ctx.id });
   return {
     write(decision) {
-      const line = stringify(decision) + '\n';
-      if (toStdout) process.stdout.write(line);
-      else if (fd !== null) writeSync(fd, line);
+      out.write(stringify(decision));
       written.value++;
     },
     async close() {
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      out.close();
     },
   };
 }

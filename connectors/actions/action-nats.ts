@@ -1,9 +1,8 @@
 import fastJson from 'fast-json-stringify';
-import { headers, type NatsConnection } from 'nats';
 import { MITIGATION_JSON_SCHEMA, type MitigationDecision } from '../../engine/mitigation.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
-import { CONNECTION_PROPERTIES, connectionOptions, openConnection, type NatsConnectionOptions } from '../nats/connection.js';
-import { CONTENT_TYPE, isPublishableSubject, JSON_CONTENT_TYPE, MSG_ID, subjectToken } from '../nats/subjects.js';
+import { CONNECTION_PROPERTIES, type NatsConnectionOptions } from '../nats/connection.js';
+import { JsonPublisher } from '../nats/jsonPublisher.js';
 
 export const ACTIONS_PREFIX = 'resin.actions';
 
@@ -13,7 +12,6 @@ export interface ActionNatsOptions extends NatsConnectionOptions {
 }
 
 const stringify = fastJson(MITIGATION_JSON_SCHEMA as never) as (d: MitigationDecision) => string;
-const encoder = new TextEncoder();
 
 /**
  * Publishes each decision as JSON (the action-log line) to `<prefix>.<component>`, with
@@ -21,19 +19,12 @@ const encoder = new TextEncoder();
  * publish is flushed under the engine's flow control, like alert-nats.
  */
 export function actionNats(options: ActionNatsOptions, ctx: NodeContext): SinkInstance<MitigationDecision> {
-  const prefix = options.prefix;
-  if (!isPublishableSubject(`${prefix}.x`)) throw new Error(`"prefix" is not a subject prefix: "${prefix}"`);
-  const connOpts = connectionOptions(options, `resin ${ctx.id}`);
+  const publisher = new JsonPublisher(options.prefix, options, ctx);
   const published = ctx.metrics.counter('actions_written', { node: ctx.id });
-  let connection: Promise<NatsConnection> | null = null;
 
   const publish = async (d: MitigationDecision) => {
-    connection ??= openConnection(connOpts);
-    const nc = await connection;
-    const h = headers();
-    h.set(CONTENT_TYPE, JSON_CONTENT_TYPE);
-    h.set(MSG_ID, d.id);
-    nc.publish(`${prefix}.${subjectToken(d.component)}`, encoder.encode(stringify(d)), { headers: h });
+    const nc = await publisher.connected();
+    publisher.publish(nc, d.component, stringify(d), d.id);
     published.value++;
     await nc.flush();
   };
@@ -43,10 +34,7 @@ export function actionNats(options: ActionNatsOptions, ctx: NodeContext): SinkIn
       ctx.flow.track(publish(decision));
     },
     async close() {
-      if (connection) {
-        const nc = await connection.catch(() => null);
-        await nc?.drain();
-      }
+      await publisher.drain();
     },
   };
 }

@@ -1,7 +1,7 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import fastJson from 'fast-json-stringify';
 import { ALERT_JSON_SCHEMA, type Alert } from '../../engine/alert.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
+import { ndjsonWriter } from '../ndjson/writer.js';
 
 export interface AlertLogOptions {
   /** File to write, or "-" for standard output. */
@@ -16,29 +16,15 @@ const stringifyAlert = fastJson(ALERT_JSON_SCHEMA as never) as (alert: Alert) =>
  * Lines are buffered and written in blocks; `close` flushes.
  */
 export function alertLog(options: AlertLogOptions, ctx: NodeContext): SinkInstance<Alert> {
-  const toStdout = options.path === '-';
-  let fd: number | null = toStdout ? null : openSync(options.path, 'w');
-  let pending: string[] = [];
+  const out = ndjsonWriter(options.path, { batchLines: 512 });
   const written = ctx.metrics.counter('alerts_written', { node: ctx.id });
-
-  const flush = () => {
-    if (pending.length === 0) return;
-    const text = pending.join('');
-    pending = [];
-    if (toStdout) process.stdout.write(text);
-    else writeSync(fd!, text);
-  };
-
   return {
     write(alert) {
-      pending.push(stringifyAlert(alert) + '\n');
+      out.write(stringifyAlert(alert));
       written.value++;
-      if (pending.length >= 512) flush();
     },
     async close() {
-      flush();
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      out.close();
     },
   };
 }

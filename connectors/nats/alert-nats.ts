@@ -1,9 +1,9 @@
 import fastJson from 'fast-json-stringify';
-import { headers, type NatsConnection } from 'nats';
 import { ALERT_JSON_SCHEMA, type Alert } from '../../engine/alert.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
-import { CONNECTION_PROPERTIES, connectionOptions, openConnection, type NatsConnectionOptions } from './connection.js';
-import { ALERTS_PREFIX, CONTENT_TYPE, isPublishableSubject, JSON_CONTENT_TYPE, MSG_ID, subjectToken } from './subjects.js';
+import { CONNECTION_PROPERTIES, type NatsConnectionOptions } from './connection.js';
+import { JsonPublisher } from './jsonPublisher.js';
+import { ALERTS_PREFIX } from './subjects.js';
 
 export interface AlertNatsOptions extends NatsConnectionOptions {
   /** Alerts go to `<prefix>.<component>`. */
@@ -11,7 +11,6 @@ export interface AlertNatsOptions extends NatsConnectionOptions {
 }
 
 const stringifyAlert = fastJson(ALERT_JSON_SCHEMA as never) as (alert: Alert) => string;
-const encoder = new TextEncoder();
 
 /**
  * The id JetStream de-duplicates on: one per emission (an alert id is stable across
@@ -30,29 +29,18 @@ export function alertMessageId(alert: Alert): string {
  * is unreachable the flush waits, and with it the pipeline.
  */
 export function alertNats(options: AlertNatsOptions, ctx: NodeContext): SinkInstance<Alert> {
-  const prefix = options.prefix;
-  if (!isPublishableSubject(`${prefix}.x`)) throw new Error(`"prefix" is not a subject prefix: "${prefix}"`);
-  const connOpts = connectionOptions(options, `resin ${ctx.id}`);
+  const publisher = new JsonPublisher(options.prefix, options, ctx);
   const published = ctx.metrics.counter('alerts_written', { node: ctx.id });
-  let connection: Promise<NatsConnection> | null = null;
   let pending: Alert[] = [];
   let scheduled = false;
 
-  const connected = () => {
-    connection ??= openConnection(connOpts);
-    return connection;
-  };
-
   async function publishPending(): Promise<void> {
-    const nc = await connected();
+    const nc = await publisher.connected();
     const alerts = pending;
     pending = [];
     scheduled = false;
     for (const alert of alerts) {
-      const h = headers();
-      h.set(CONTENT_TYPE, JSON_CONTENT_TYPE);
-      h.set(MSG_ID, alertMessageId(alert));
-      nc.publish(`${prefix}.${subjectToken(alert.component)}`, encoder.encode(stringifyAlert(alert)), { headers: h });
+      publisher.publish(nc, alert.component, stringifyAlert(alert), alertMessageId(alert));
       published.value++;
     }
     await nc.flush();
@@ -68,10 +56,7 @@ export function alertNats(options: AlertNatsOptions, ctx: NodeContext): SinkInst
     },
     async close() {
       if (pending.length > 0) await publishPending();
-      if (connection) {
-        const nc = await connection.catch(() => null);
-        await nc?.drain();
-      }
+      await publisher.drain();
     },
   };
 }

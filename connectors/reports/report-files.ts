@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { DiagnosisReport } from '../../engine/diagnosis.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
+import { ndjsonWriter } from '../ndjson/writer.js';
 import { announcement, writeReportFiles } from './reportFiles.js';
 
 export interface ReportFilesOptions {
@@ -17,15 +17,8 @@ export interface ReportFilesOptions {
  * announced without files; it never stops the run.
  */
 export function reportFiles(options: ReportFilesOptions, ctx: NodeContext): SinkInstance<DiagnosisReport> {
-  const announceTo = options.announce;
-  let fd: number | null = announceTo === '-' || announceTo === 'off' ? null : openSync(announceTo, 'a');
+  const announcements = options.announce === 'off' ? null : ndjsonWriter(options.announce, { append: true });
   const written = ctx.metrics.counter('reports_written', { node: ctx.id });
-
-  const announce = (line: string) => {
-    if (announceTo === 'off') return;
-    if (fd === null) process.stdout.write(line);
-    else writeSync(fd, line);
-  };
 
   return {
     write(report) {
@@ -38,11 +31,10 @@ export function reportFiles(options: ReportFilesOptions, ctx: NodeContext): Sink
         ctx.metrics.inc('reports_failed', { node: ctx.id, reason });
         ctx.log.error('cannot write a diagnosis report', { node: ctx.id, report: report.id, dir: options.dir, error: (err as Error).message });
       }
-      announce(JSON.stringify(announcement(report, files)) + '\n');
+      announcements?.write(JSON.stringify(announcement(report, files)));
     },
     async close() {
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      announcements?.close();
     },
   };
 }

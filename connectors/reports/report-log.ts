@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
 import type { DiagnosisReport } from '../../engine/diagnosis.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
+import { ndjsonWriter } from '../ndjson/writer.js';
 
 export interface ReportLogOptions {
   /** File to write, or "-" for standard output. */
@@ -9,19 +9,15 @@ export interface ReportLogOptions {
 
 /** Diagnosis reports as NDJSON, one line per report, written as they come (reports are few). */
 export function reportLog(options: ReportLogOptions, ctx: NodeContext): SinkInstance<DiagnosisReport> {
-  const toStdout = options.path === '-';
-  let fd: number | null = toStdout ? null : openSync(options.path, 'w');
+  const out = ndjsonWriter(options.path);
   const written = ctx.metrics.counter('reports_written', { node: ctx.id });
   return {
     write(report) {
-      const line = JSON.stringify(report) + '\n';
-      if (toStdout) process.stdout.write(line);
-      else if (fd !== null) writeSync(fd, line);
+      out.write(JSON.stringify(report));
       written.value++;
     },
     async close() {
-      if (fd !== null) closeSync(fd);
-      fd = null;
+      out.close();
     },
   };
 }

@@ -1,8 +1,7 @@
-import { headers, type NatsConnection } from 'nats';
 import type { DiagnosisReport } from '../../engine/diagnosis.js';
 import type { NodeContext, SinkInstance, SinkSpec } from '../../engine/spec.js';
-import { CONNECTION_PROPERTIES, connectionOptions, openConnection, type NatsConnectionOptions } from '../nats/connection.js';
-import { CONTENT_TYPE, isPublishableSubject, JSON_CONTENT_TYPE, MSG_ID, subjectToken } from '../nats/subjects.js';
+import { CONNECTION_PROPERTIES, type NatsConnectionOptions } from '../nats/connection.js';
+import { JsonPublisher } from '../nats/jsonPublisher.js';
 import { renderJson } from './render/json.js';
 
 export interface ReportNatsOptions extends NatsConnectionOptions {
@@ -20,26 +19,19 @@ const encoder = new TextEncoder();
  * limit is counted (`reports_failed{reason="too_large"}`) and logged, not published.
  */
 export function reportNats(options: ReportNatsOptions, ctx: NodeContext): SinkInstance<DiagnosisReport> {
-  const prefix = options.prefix;
-  if (!isPublishableSubject(`${prefix}.x`)) throw new Error(`"prefix" is not a subject prefix: "${prefix}"`);
-  const connOpts = connectionOptions(options, `resin ${ctx.id}`);
+  const publisher = new JsonPublisher(options.prefix, options, ctx);
   const published = ctx.metrics.counter('reports_written', { node: ctx.id });
-  let connection: Promise<NatsConnection> | null = null;
   const inFlight = new Set<Promise<void>>();
 
   async function publish(report: DiagnosisReport): Promise<void> {
-    connection ??= openConnection(connOpts);
-    const nc = await connection;
+    const nc = await publisher.connected();
     const body = encoder.encode(renderJson(report));
     if (body.length > nc.info!.max_payload) {
       ctx.metrics.inc('reports_failed', { node: ctx.id, reason: 'too_large' });
       ctx.log.error('diagnosis report larger than the NATS payload limit', { node: ctx.id, report: report.id, bytes: body.length, max: nc.info!.max_payload });
       return;
     }
-    const h = headers();
-    h.set(CONTENT_TYPE, JSON_CONTENT_TYPE);
-    h.set(MSG_ID, report.id);
-    nc.publish(`${prefix}.${subjectToken(report.target.component)}`, body, { headers: h });
+    publisher.publish(nc, report.target.component, body, report.id);
     published.value++;
     await nc.flush();
   }
@@ -53,8 +45,7 @@ export function reportNats(options: ReportNatsOptions, ctx: NodeContext): SinkIn
     async close() {
       // Failures were already reported through the engine's flow.
       await Promise.allSettled([...inFlight]);
-      const nc = connection ? await connection.catch(() => null) : null;
-      await nc?.drain();
+      await publisher.drain();
     },
   };
 }

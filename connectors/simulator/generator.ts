@@ -1,83 +1,22 @@
-import { REGIONS, rolloutTick, type FleetPlan } from './fleet.js';
-import type { Shapes } from './shapes.js';
+import { REGIONS, type FleetPlan } from './fleet.js';
+import { DelaySlot } from './delay.js';
+import { deviations } from './deviations.js';
+import { SeriesEvents } from './events.js';
+import { F, I, Stride } from './layout.js';
 import { MAX_DELAY_MS } from './options.js';
+import { GroupBuffers, HostGaps } from './outages.js';
 import { NORMAL_TABLE, NORMAL_TABLE_BITS, Stream, draw, sampleRngState } from './random.js';
-import {
-  bufferSensitivity, diurnal, gapAt, groupCount, leakSegment, outageAt, pidOf, restartGap, segmentSlope,
-  shiftAt, shiftFactor, spikeAt, warmupDecay,
-  type Gap, type LeakSegment, type Outage, type Shift, type Spike,
-} from './schedule.js';
+import type { RowBuffers } from './rows.js';
+import { bufferSensitivity, diurnal, pidOf, warmupDecay } from './schedule.js';
 
-/** Column arrays a generator writes rows into; string columns hold dictionary indices. */
-export interface RowBuffers {
-  ts: Float64Array;
-  rss: Float64Array;
-  hostMem: Float64Array;
-  pid: Int32Array;
-  host: Int32Array;
-  component: Int32Array;
-  process: Int32Array;
-  region: Int32Array;
-  cluster: Int32Array;
-  version: Int32Array;
-  /** 1-based sequence number of the row in the whole stream. */
-  record: Float64Array;
-}
-
-export function allocRows(n: number): RowBuffers {
-  return {
-    ts: new Float64Array(n), rss: new Float64Array(n), hostMem: new Float64Array(n), pid: new Int32Array(n),
-    host: new Int32Array(n), component: new Int32Array(n), process: new Int32Array(n), region: new Int32Array(n),
-    cluster: new Int32Array(n), version: new Int32Array(n), record: new Float64Array(n),
-  };
-}
+const FS = Stride.F;
+const IS = Stride.I;
 
 /** How far a leak's growth follows the daily load (leaks allocate per request). */
 const LEAK_DIURNAL = 0.5;
 const PAGE = 4096;
 const BG_PHASES = 64;
 const INV_PAGE = 1 / PAGE;
-
-/**
- * Layout of the per-series state read on every row. Interleaved rather than one array
- * per field: with 100k series, twenty parallel arrays are twenty streams of cache
- * misses per row; two interleaved ones are two sequential streams.
- */
-const enum F { Base, Wf, WfStep, Warm, GcOffset, GcStep, Spike, LeakAcc, LeakSlope, BufSens, NextEvt }
-const FS = 12;
-const enum I { Host, Comp, Proc, BgAt, Group, Pid, Version }
-const IS = 8;
-
-/** Rows held back to be sent later: duplicates and late samples. */
-class DelaySlot {
-  n = 0;
-  series = new Int32Array(64);
-  ts = new Float64Array(64);
-  rss = new Float64Array(64);
-  pid = new Int32Array(64);
-  version = new Int32Array(64);
-
-  push(s: number, ts: number, rss: number, pid: number, version: number): void {
-    if (this.n === this.series.length) {
-      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.series = grow(this.series);
-      this.ts = grow(this.ts);
-      this.rss = grow(this.rss);
-      this.pid = grow(this.pid);
-      this.version = grow(this.version);
-    }
-    const i = this.n++;
-    this.series[i] = s;
-    this.ts[i] = ts;
-    this.rss[i] = rss;
-    this.pid[i] = pid;
-    this.version[i] = version;
-  }
-}
 
 const enum Phase { BeginTick, Rows, Release, Flush, Done }
 
@@ -107,30 +46,7 @@ export class FleetStream {
   private readonly st: Float64Array;
   /** Hot per-series integers, interleaved (see I). */
   private readonly ix: Int32Array;
-  // Per series state touched only at events.
-  private readonly wfTarget: Float64Array;
-  private readonly starts: Int32Array;
-  private readonly restartK: Int32Array;
-  private readonly rolloutK: Int32Array;
-  private readonly spikeK: Int32Array;
-  private readonly spikeStage: Uint8Array;
-  private readonly spikeMuted: Uint8Array;
-  private readonly spikeHeight: Float64Array;
-  private readonly spikeStart: Float64Array;
-  private readonly spikeHold: Float64Array;
-  private readonly shiftK: Int32Array;
-  private readonly shiftStage: Uint8Array;
-  private readonly shiftEnd: Float64Array;
-  private readonly nextRestart: Float64Array;
-  private readonly nextRollout: Float64Array;
-  private readonly nextSpike: Float64Array;
-  private readonly nextShift: Float64Array;
-  private readonly nextLeak: Float64Array;
-
-  // Per leak state.
-  private readonly leakK: Int32Array;
-  private readonly leakStage: Uint8Array;
-  private readonly leakFlat: Float64Array;
+  private readonly events: SeriesEvents;
 
   // Per component constants.
   private readonly cDiurnal: Float64Array;
@@ -139,21 +55,8 @@ export class FleetStream {
   private readonly cGcAmp: Float64Array;
   private readonly cWarmDecay: Float64Array;
 
-  // Per group (component, cluster) buffer state.
-  private readonly gLevel: Float64Array;
-  private readonly gK: Int32Array;
-  private readonly gStage: Uint8Array;
-  private readonly gNext: Float64Array;
-  private readonly gGrowth: Float64Array;
-  private readonly gDrain: Float64Array;
-  private readonly gEnd: Float64Array;
-  private readonly gActive: Int32Array;
-
-  // Per host agent gaps.
-  private readonly hostDown: Uint8Array;
-  private readonly hK: Int32Array;
-  private readonly hNext: Float64Array;
-  private readonly hEnd: Float64Array;
+  private readonly groups: GroupBuffers;
+  private readonly gaps: HostGaps;
 
   // Per tick values.
   private readonly diur: Float64Array;
@@ -169,12 +72,6 @@ export class FleetStream {
   private flushDue = 0;
   private rng: number;
 
-  private readonly spikeTmp: Spike = { start: 0, hold: 0, height: 0, end: 0 };
-  private readonly shiftTmp: Shift = { start: 0, ramp: 0, end: 0, up: true, magnitude: 0 };
-  private readonly gapTmp: Gap = { start: 0, end: 0 };
-  private readonly outageTmp: Outage = { start: 0, duration: 0, drain: 0, end: 0, growth: 0 };
-  private readonly segTmp: LeakSegment = { grow: 0, flat: 0 };
-
   constructor(readonly plan: FleetPlan) {
     const S = (this.S = plan.seriesCount);
     const o = plan.opts;
@@ -184,29 +81,8 @@ export class FleetStream {
     this.slots = Array.from({ length: this.D + 1 }, () => new DelaySlot());
     this.rng = sampleRngState(plan.seed);
 
-    const f64 = () => new Float64Array(S);
-    const i32 = () => new Int32Array(S);
     this.st = new Float64Array(S * FS);
     this.ix = new Int32Array(S * IS);
-    this.wfTarget = f64().fill(1);
-    this.starts = i32();
-    this.restartK = i32();
-    this.rolloutK = i32();
-    this.spikeK = i32();
-    this.spikeStage = new Uint8Array(S);
-    this.spikeMuted = new Uint8Array(S);
-    this.spikeHeight = f64();
-    this.spikeStart = f64();
-    this.spikeHold = f64();
-    this.shiftK = i32();
-    this.shiftStage = new Uint8Array(S);
-    this.shiftEnd = f64();
-    this.nextRestart = f64();
-    this.nextRollout = f64();
-    this.nextSpike = f64();
-    this.nextShift = f64();
-    this.nextLeak = f64().fill(Infinity);
-
     const C = plan.profiles.length;
     this.cDiurnal = new Float64Array(C);
     this.cBackground = new Float64Array(C);
@@ -249,54 +125,10 @@ export class FleetStream {
         const phase = Math.floor(draw(plan.seed, Stream.Background, s, 1) * BG_PHASES);
         this.ix[s * IS + I.BgAt] = machine * 2 * shapes.length + Math.floor((phase * shapes.length) / BG_PHASES);
       }
-      this.nextRestart[s] = restartGap(plan, s, 0);
-      const rollouts = plan.rollouts[c]!;
-      this.nextRollout[s] = rollouts.length > 0 ? rolloutTick(plan.seed, plan.ticksPerDay, rollouts[0]!, h, c, 0) : Infinity;
-      spikeAt(plan, s, 0, 0, this.spikeTmp);
-      this.spikeStart[s] = this.spikeTmp.start;
-      this.spikeHold[s] = this.spikeTmp.hold;
-      this.spikeHeight[s] = this.spikeTmp.height;
-      this.nextSpike[s] = this.spikeTmp.start;
-      this.nextShift[s] = shiftAt(plan, h, 0, 0, this.shiftTmp).start;
-      this.st[s * FS + F.NextEvt] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!);
     }
-    const L = plan.leaks.length;
-    this.leakK = new Int32Array(L);
-    this.leakStage = new Uint8Array(L);
-    this.leakFlat = new Float64Array(L);
-    for (const leak of plan.leaks) {
-      this.nextLeak[leak.series] = leak.start;
-      this.st[leak.series * FS + F.NextEvt] = Math.min(this.st[leak.series * FS + F.NextEvt]!, leak.start);
-    }
-
-    const G = groupCount(plan);
-    this.gLevel = new Float64Array(G);
-    this.gK = new Int32Array(G);
-    this.gStage = new Uint8Array(G);
-    this.gNext = new Float64Array(G).fill(Infinity);
-    this.gGrowth = new Float64Array(G);
-    this.gDrain = new Float64Array(G);
-    this.gEnd = new Float64Array(G);
-    const active: number[] = [];
-    for (let g = 0; g < G; g++) {
-      const first = outageAt(plan, g, 0, 0, this.outageTmp);
-      if (first) {
-        active.push(g);
-        this.gNext[g] = first.start;
-      }
-    }
-    this.gActive = Int32Array.from(active);
-
-    const H = plan.hostNames.length;
-    this.hostDown = new Uint8Array(H);
-    this.hK = new Int32Array(H);
-    this.hNext = new Float64Array(H);
-    this.hEnd = new Float64Array(H);
-    for (let h = 0; h < H; h++) {
-      gapAt(plan, h, 0, 0, this.gapTmp);
-      this.hNext[h] = this.gapTmp.start;
-      this.hEnd[h] = this.gapTmp.end;
-    }
+    this.events = new SeriesEvents(plan, this.st, this.ix);
+    this.groups = new GroupBuffers(plan);
+    this.gaps = new HostGaps(plan);
     this.diur = new Float64Array(REGIONS.length);
     this.leakMod = new Float64Array(REGIONS.length);
   }
@@ -365,44 +197,8 @@ export class FleetStream {
       this.leakMod[r] = 1 + LEAK_DIURNAL * d;
     }
     if (this.plan.shapes) this.k5 = Math.floor((t * this.iv) / this.plan.shapes.stepMs) % this.bgLen;
-    for (let i = 0; i < this.gActive.length; i++) this.stepGroup(this.gActive[i]!, t);
-    const H = this.hostDown.length;
-    for (let h = 0; h < H; h++) {
-      if (t >= this.hEnd[h]!) {
-        gapAt(this.plan, h, ++this.hK[h], this.hEnd[h]!, this.gapTmp);
-        this.hNext[h] = this.gapTmp.start;
-        this.hEnd[h] = this.gapTmp.end;
-      }
-      this.hostDown[h] = t >= this.hNext[h]! ? 1 : 0;
-    }
-  }
-
-  /** Buffer level of one group at tick t: grows during an outage, drains after it. */
-  private stepGroup(g: number, t: number): void {
-    if (this.gStage[g] === 0) {
-      if (t < this.gNext[g]!) return;
-      outageAt(this.plan, g, this.gK[g]!, this.gEnd[g]!, this.outageTmp);
-      this.gGrowth[g] = this.outageTmp.growth;
-      this.gNext[g] = this.outageTmp.start + this.outageTmp.duration;
-      this.gEnd[g] = this.outageTmp.end;
-      this.gDrain[g] = (this.outageTmp.growth * this.outageTmp.duration) / this.outageTmp.drain;
-      this.gStage[g] = 1;
-    }
-    if (this.gStage[g] === 1) {
-      if (t < this.gNext[g]!) {
-        this.gLevel[g] += this.gGrowth[g]!;
-        return;
-      }
-      this.gStage[g] = 2;
-    }
-    if (t < this.gEnd[g]!) {
-      this.gLevel[g] = Math.max(0, this.gLevel[g]! - this.gDrain[g]!);
-      return;
-    }
-    this.gLevel[g] = 0;
-    this.gK[g]++;
-    this.gStage[g] = 0;
-    this.gNext[g] = outageAt(this.plan, g, this.gK[g]!, this.gEnd[g]!, this.outageTmp)!.start;
+    this.groups.step(t);
+    this.gaps.step(t);
   }
 
   /** Rows of the current tick from series `pos` on. */
@@ -411,8 +207,8 @@ export class FleetStream {
     const t = this.tick;
     const tickMs = plan.opts.startMs + t * this.iv;
     const S = this.S;
-    const hostRegion = plan.hostRegion, hostCluster = plan.hostCluster, hostMem = plan.hostMem, hostDown = this.hostDown;
-    const st = this.st, ix = this.ix, bgDev = this.bgDev, k5 = this.k5, gLevel = this.gLevel;
+    const hostRegion = plan.hostRegion, hostCluster = plan.hostCluster, hostMem = plan.hostMem, hostDown = this.gaps.down;
+    const st = this.st, ix = this.ix, bgDev = this.bgDev, k5 = this.k5, gLevel = this.groups.level;
     const cDiurnal = this.cDiurnal, cBackground = this.cBackground, cNoise = this.cNoise, cGcAmp = this.cGcAmp, cWarmDecay = this.cWarmDecay;
     const diur = this.diur, leakMod = this.leakMod;
     const oTs = out.ts, oRss = out.rss, oHostMem = out.hostMem, oPid = out.pid, oHost = out.host, oComp = out.component;
@@ -430,7 +226,7 @@ export class FleetStream {
     for (; s < S; s++) {
       if (n >= cap) break;
       const a = s * FS, q = s * IS;
-      if (t >= st[a + F.NextEvt]!) this.advance(s, t);
+      if (t >= st[a + F.NextEvt]!) this.events.advance(s, t);
       const h = ix[q + I.Host]!, c = ix[q + I.Comp]!;
       if (h !== lastHost) {
         lastHost = h;
@@ -544,129 +340,4 @@ export class FleetStream {
     }
   }
 
-  /** Everything due for series s at tick t: rollouts, restarts, spike stages, shifts, leak segments. */
-  private advance(s: number, t: number): void {
-    const plan = this.plan;
-    const c = plan.seriesComponent[s]!;
-    let restarted = false;
-    while (this.nextRollout[s]! <= t) {
-      const r = this.rolloutK[s]!;
-      const plans = plan.rollouts[c]!;
-      this.st[s * FS + F.Base] = this.st[s * FS + F.Base]! * plans[r]!.step;
-      this.ix[s * IS + I.Version] = plans[r]!.version;
-      this.rolloutK[s] = r + 1;
-      this.nextRollout[s] = r + 1 < plans.length ? rolloutTick(plan.seed, plan.ticksPerDay, plans[r + 1]!, plan.seriesHost[s]!, c, r + 1) : Infinity;
-      restarted = true;
-    }
-    while (this.nextRestart[s]! <= t) {
-      const k = ++this.restartK[s]!;
-      this.nextRestart[s] = this.nextRestart[s]! + restartGap(plan, s, k);
-      restarted = true;
-    }
-    if (restarted) {
-      // A new process: new pid, caches cold, leaked memory freed, any spike gone.
-      this.ix[s * IS + I.Pid] = pidOf(plan, s, ++this.starts[s]!);
-      this.st[s * FS + F.Warm] = plan.profiles[c]!.warmDepth;
-      this.st[s * FS + F.LeakAcc] = 0;
-      this.st[s * FS + F.GcOffset] = -t * this.st[s * FS + F.GcStep]!;
-      if (this.spikeStage[s] !== 0) {
-        this.spikeMuted[s] = 1;
-        this.st[s * FS + F.Spike] = 0;
-      }
-    }
-    while (this.nextSpike[s]! <= t) this.spikeStep(s);
-    while (this.nextShift[s]! <= t) this.shiftStep(s);
-    while (this.nextLeak[s]! <= t) this.leakStep(s);
-    this.st[s * FS + F.NextEvt] = Math.min(this.nextRestart[s]!, this.nextRollout[s]!, this.nextSpike[s]!, this.nextShift[s]!, this.nextLeak[s]!);
-  }
-
-  private spikeStep(s: number): void {
-    const height = this.spikeHeight[s]!, start = this.spikeStart[s]!, hold = this.spikeHold[s]!;
-    let level = 0;
-    switch (this.spikeStage[s]) {
-      case 0:
-        level = 0.5 * height;
-        this.spikeStage[s] = 1;
-        this.nextSpike[s] = start + 1;
-        break;
-      case 1:
-        level = height;
-        this.spikeStage[s] = 2;
-        this.nextSpike[s] = start + 1 + hold;
-        break;
-      case 2:
-        level = 0.35 * height;
-        this.spikeStage[s] = 3;
-        this.nextSpike[s] = start + 2 + hold;
-        break;
-      default: {
-        this.spikeStage[s] = 0;
-        this.spikeMuted[s] = 0;
-        const k = ++this.spikeK[s]!;
-        spikeAt(this.plan, s, k, start + 2 + hold, this.spikeTmp);
-        this.spikeStart[s] = this.spikeTmp.start;
-        this.spikeHold[s] = this.spikeTmp.hold;
-        this.spikeHeight[s] = this.spikeTmp.height;
-        this.nextSpike[s] = this.spikeTmp.start;
-      }
-    }
-    this.st[s * FS + F.Spike] = this.spikeMuted[s] ? 0 : level;
-  }
-
-  private shiftStep(s: number): void {
-    const plan = this.plan;
-    const h = plan.seriesHost[s]!;
-    const k = this.shiftK[s]!;
-    shiftAt(plan, h, k, this.shiftEnd[s]!, this.shiftTmp);
-    if (this.shiftStage[s] === 0) {
-      const target = this.wfTarget[s]! * shiftFactor(plan, s, k, this.shiftTmp);
-      this.st[s * FS + F.WfStep] = (target - this.st[s * FS + F.Wf]!) / this.shiftTmp.ramp;
-      this.wfTarget[s] = target;
-      this.shiftStage[s] = 1;
-      this.nextShift[s] = this.shiftTmp.end;
-    } else {
-      this.st[s * FS + F.Wf] = this.wfTarget[s]!;
-      this.st[s * FS + F.WfStep] = 0;
-      this.shiftStage[s] = 0;
-      this.shiftEnd[s] = this.shiftTmp.end;
-      this.shiftK[s] = k + 1;
-      this.nextShift[s] = shiftAt(plan, h, k + 1, this.shiftTmp.end, this.shiftTmp).start;
-    }
-  }
-
-  private leakStep(s: number): void {
-    const plan = this.plan;
-    const i = plan.seriesLeak[s]!;
-    const leak = plan.leaks[i]!;
-    if (this.leakStage[i] === 1) {
-      this.st[s * FS + F.LeakSlope] = 0;
-      this.leakStage[i] = 2;
-      this.nextLeak[s] = this.nextLeak[s]! + this.leakFlat[i]!;
-      return;
-    }
-    if (this.leakStage[i] === 2) this.leakK[i]++;
-    const seg = leakSegment(plan, leak, i, this.leakK[i]!, this.segTmp);
-    this.st[s * FS + F.LeakSlope] = segmentSlope(leak, seg);
-    this.leakFlat[i] = seg.flat;
-    this.leakStage[i] = 1;
-    this.nextLeak[s] = this.nextLeak[s]! + seg.grow;
-  }
-}
-
-const deviationCache = new WeakMap<Shapes, Float32Array>();
-
-/**
- * Each machine's deviation from 1, stored twice in a row: a series reads at its own
- * offset plus the current point without wrapping (no unpredictable branch per sample).
- */
-function deviations(shapes: Shapes): Float32Array {
-  let dev = deviationCache.get(shapes);
-  if (dev) return dev;
-  const L = shapes.length;
-  dev = new Float32Array(shapes.count * 2 * L);
-  for (let m = 0; m < shapes.count; m++) {
-    for (let i = 0; i < 2 * L; i++) dev[m * 2 * L + i] = shapes.values[m * L + (i % L)]! - 1;
-  }
-  deviationCache.set(shapes, dev);
-  return dev;
 }

@@ -11,4 +11,5 @@ export type { SimulatorOptions, ResolvedOptions } from './options.js';
 export type { FleetTruth, TruthLeak, TruthBehaviour, BehaviourKind, TruthParams } from './truth.js';
 export type { FleetPlan, LeakPattern } from './fleet.js';
 export type { ComponentProfile } from './components.js';
-export type { FleetStream, RowBuffers } from './generator.js';
+export type { FleetStream } from './generator.js';
+export type { RowBuffers } from './rows.js';

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { allocRows } from './generator.js';
+import { allocRows } from './rows.js';
 import type { SimulatorOptions } from './options.js';
 import { FleetSimulator } from './simulator.js';
 

@@ -2,7 +2,8 @@ import type { Data, RecordBatch, Utf8 } from 'apache-arrow';
 import { makeSampleBatch, utf8Data } from '../../engine/telemetry/arrowData.js';
 import type { SampleColumns, StringField } from '../../engine/telemetry/schema.js';
 import { buildFleet, type FleetPlan } from './fleet.js';
-import { allocRows, FleetStream, type RowBuffers } from './generator.js';
+import { FleetStream } from './generator.js';
+import { allocRows, type RowBuffers } from './rows.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { buildTruth, writeTruth, type FleetTruth } from './truth.js';
 

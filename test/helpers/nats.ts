@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager, type NatsConnection } from 'nats';
+import { AckPolicy, connect, DeliverPolicy, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { MISSING, NATS_SERVER_BIN, startNatsServer, type NatsServer } from './natsServer.js';
 
@@ -50,6 +50,32 @@ export function useNatsServer(args: readonly string[] = []): () => NatsServer {
     if (!server) throw new Error('nats-server is not running (useNatsServer() must be called inside describeNats)');
     return server;
   };
+}
+
+export interface NatsClient {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+}
+
+/**
+ * A client of the block's server and its JetStream manager: connected before the
+ * block's tests, closed after. Read its fields inside tests.
+ */
+export function useNatsClient(server: () => NatsServer): NatsClient {
+  const client = {} as { nc: NatsConnection; jsm: JetStreamManager };
+  beforeAll(async () => {
+    client.nc = await connect({ servers: server().url });
+    client.jsm = await client.nc.jetstreamManager();
+  });
+  afterAll(async () => { await client.nc?.close(); });
+  return client;
+}
+
+/** Every message on `subject` from now on, parsed as JSON, in arrival order; flush the connection before relying on it. */
+export function collectJson<T>(nc: NatsConnection, subject: string): T[] {
+  const out: T[] = [];
+  nc.subscribe(subject, { callback: (err, m) => { if (!err) out.push(m.json<T>()); } });
+  return out;
 }
 
 /** Every message a stream holds, in order, parsed as JSON (e.g. the alerts a de-duplicating stream stored). */

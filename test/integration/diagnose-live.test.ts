@@ -5,11 +5,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HostAgent } from '../../connectors/agent/agent.js';
-import { CyclePublisher } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
-import { HostSampler } from '../../connectors/agent/sampler.js';
-import { connectionOptions } from '../../connectors/nats/connection.js';
 import { listeningPorts } from '../../connectors/profilers/proc.js';
 import type { ReportAnnouncement } from '../../connectors/reports/reportFiles.js';
 import type { Alert } from '../../engine/alert.js';
@@ -17,10 +13,10 @@ import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { runSession } from '../../engine/cli/session.js';
 import type { DiagnosisReport } from '../../engine/diagnosis.js';
 import { silentLogger } from '../../engine/log.js';
-import { Metrics } from '../../engine/metrics.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { accepts, FIXTURES, freePort, startTarget, type Target } from '../connectors/profilers/harness.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/processes.js';
 
 /**
@@ -93,8 +89,7 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
   let agentRun: Promise<void> | null = null;
   try {
     nc = await connect({ servers: url });
-    const alerts: Alert[] = [];
-    nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
+    const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
     await nc.flush();
 
     engine = runSession({
@@ -103,21 +98,12 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
       signal: engineStop.signal,
     });
     engine.catch(() => {});
-    const jsm = await nc.jetstreamManager();
-    await until('the engine to create its stream', 15_000, () => jsm.streams.info('RESIN_TELEMETRY').then(() => true, () => false));
+    await engineStreamReady(nc);
 
-    const host = hostname();
-    const metrics = new Metrics();
     // Only the target is sampled: other processes of this machine (this test's own, other users' Node.js
     // processes) must never be alerted and have their inspector opened.
     const rules = new ComponentRules({ rules: [{ component, cmdline }, { cmdline: '^', ignore: true }] });
-    const sampler = new HostSampler({ host, rules, memory: 'rss', cgroups: true });
-    const publisher = new CyclePublisher({
-      connection: connectionOptions({ servers: url }, 'resin agent test'), mode: 'jetstream',
-      buffer: 60, timeoutMs: 2000, host, log: silentLogger, metrics,
-    });
-    const agent = new HostAgent(sampler, publisher, { host, prefix: 'resin.telemetry', log: silentLogger, metrics });
-    agentRun = agent.run(200, agentStop.signal).finally(() => publisher.close());
+    agentRun = runAgent(url, rules, agentStop.signal);
 
     const ours = (): ReportAnnouncement | undefined => (existsSync(announced) ? readFileSync(announced, 'utf8') : '')
       .split('\n').filter(Boolean).map((l) => JSON.parse(l) as ReportAnnouncement).find((a) => a.component === component);
@@ -128,11 +114,7 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
     if (!alert) throw new Error(`no alert ${report.alert_id} among ${JSON.stringify(alerts.map((a) => a.id))}`);
     return { alert, emissions: alerts.filter((a) => a.id === report.alert_id), announcement, report };
   } finally {
-    agentStop.abort();
-    await agentRun?.catch(() => {});
-    engineStop.abort();
-    await engine?.catch(() => {});
-    await nc?.close();
+    await stopLive({ agentStop, agentRun, engineStop, engine, nc });
   }
 }
 

@@ -4,20 +4,16 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, expect, it } from 'vitest';
-import { HostAgent } from '../../connectors/agent/agent.js';
-import { CyclePublisher } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
-import { HostSampler } from '../../connectors/agent/sampler.js';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
-import { connectionOptions } from '../../connectors/nats/connection.js';
 import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
-import { Metrics } from '../../engine/metrics.js';
 import type { MitigationDecision } from '../../engine/mitigation.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { alive, rssOf, until } from '../helpers/processes.js';
 
 /**
@@ -74,10 +70,8 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
     const state = join(dir, 'state.duckdb');
     try {
       nc = await connect({ servers: server().url });
-      const alerts: Alert[] = [];
-      const decisions: MitigationDecision[] = [];
-      nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
-      nc.subscribe('resin.actions.*', { callback: (err, m) => { if (!err) decisions.push(m.json<MitigationDecision>()); } });
+      const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
+      const decisions = collectJson<MitigationDecision>(nc, 'resin.actions.*');
       await nc.flush();
 
       let supervisorLog = '';
@@ -96,19 +90,11 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
         state, deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger, signal: engineStop.signal,
       });
       engine.catch(() => {});
-      const jsm = await nc.jetstreamManager();
-      await until('the engine to create its stream', 15_000, () => jsm.streams.info('RESIN_TELEMETRY').then(() => true, () => false));
+      await engineStreamReady(nc);
 
-      const metrics = new Metrics();
       // The service's own command line starts with the node binary; the supervisor's has its flags first.
       const rules = new ComponentRules({ rules: [{ component: COMPONENT, cmdline: `^\\S*node -e .* ${marker}$` }] });
-      const sampler = new HostSampler({ host, rules, memory: 'rss', cgroups: false });
-      const publisher = new CyclePublisher({
-        connection: connectionOptions({ servers: server().url }, 'resin agent test'), mode: 'jetstream',
-        buffer: 60, timeoutMs: 2000, host, log: silentLogger, metrics,
-      });
-      const agent = new HostAgent(sampler, publisher, { host, prefix: 'resin.telemetry', log: silentLogger, metrics });
-      agentRun = agent.run(200, agentStop.signal).finally(() => publisher.close());
+      agentRun = runAgent(server().url, rules, agentStop.signal, { cgroups: false });
 
       const mine = (d: { component: string }) => d.component === COMPONENT;
       await until('the leak to be detected and the service restarted', 50_000,
@@ -141,11 +127,7 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
       expect(alive(newPid)).toBe(true);
       expect(rssOf(newPid)).toBeLessThan(baseline + 30 * MB);
     } finally {
-      agentStop.abort();
-      await agentRun?.catch(() => {});
-      engineStop.abort();
-      await engine?.catch(() => {});
-      await nc?.close();
+      await stopLive({ agentStop, agentRun, engineStop, engine, nc });
       if (supervisor && supervisor.exitCode === null) {
         const exited = new Promise((r) => supervisor!.once('exit', r));
         supervisor.kill('SIGTERM');

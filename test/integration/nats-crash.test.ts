@@ -12,7 +12,7 @@ import { ARROW_CONTENT_TYPE, CONTENT_TYPE } from '../../connectors/nats/subjects
 import { FleetSimulator } from '../../connectors/simulator/index.js';
 import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
-import { describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
+import { collectJson, describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -115,8 +115,7 @@ describeNats('JetStream delivery: resin run killed mid-stream and restarted', ()
     reference.catch(() => {});
 
     const crashes: number[] = [];
-    const rawEmissions: Alert[] = [];
-    nc.subscribe('crash.alerts.>', { callback: (err, m) => { if (!err) rawEmissions.push(m.json<Alert>()); } });
+    const rawEmissions = collectJson<Alert>(nc, 'crash.alerts.>');
     // The first kill lands wherever the engine is at 30%; the second right after an alert went out
     // past half of the stream (if one does before 80%), most likely before the checkpoint covering it.
     for (const [share, onAlert] of [[0.3, false], [0.5, true]] as const) {

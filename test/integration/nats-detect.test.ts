@@ -4,19 +4,15 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, expect, it } from 'vitest';
-import { HostAgent } from '../../connectors/agent/agent.js';
-import { CyclePublisher } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
-import { HostSampler } from '../../connectors/agent/sampler.js';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
-import { connectionOptions } from '../../connectors/nats/connection.js';
 import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
-import { Metrics } from '../../engine/metrics.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
-import { describeNats, useNatsServer } from '../helpers/nats.js';
+import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -71,8 +67,7 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
     let agentRun: Promise<void> | null = null;
     try {
       nc = await connect({ servers: server().url });
-      const alerts: Alert[] = [];
-      nc.subscribe('resin.alerts.*', { callback: (err, m) => { if (!err) alerts.push(m.json<Alert>()); } });
+      const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
       await nc.flush();
 
       engine = runSession({
@@ -81,21 +76,12 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
         signal: engineStop.signal,
       });
       engine.catch(() => {});
-      // The engine creates the stream; the agent would buffer its cycles until it exists.
-      const jsm = await nc.jetstreamManager();
-      await until('the engine to create its stream', 15_000, () => jsm.streams.info('RESIN_TELEMETRY').then(() => true, () => false));
+      await engineStreamReady(nc);
 
       const host = hostname();
-      const metrics = new Metrics();
       const rules = new ComponentRules({ rules: ROLES.map((role) => ({ component: `test-${role}`, cmdline: `${marker}-${role}$` })) });
-      const sampler = new HostSampler({ host, rules, memory: 'rss', cgroups: true });
-      const publisher = new CyclePublisher({
-        connection: connectionOptions({ servers: server().url }, 'resin agent test'), mode: 'jetstream',
-        buffer: 60, timeoutMs: 2000, host, log: silentLogger, metrics,
-      });
-      const agent = new HostAgent(sampler, publisher, { host, prefix: 'resin.telemetry', log: silentLogger, metrics });
       const leakStarted = Date.now();
-      agentRun = agent.run(200, agentStop.signal).finally(() => publisher.close());
+      agentRun = runAgent(server().url, rules, agentStop.signal);
 
       const leakPid = children.get('leak')!.pid!;
       await until('an alert for the leaking child', 45_000, () => alerts.some((a) => a.component === 'test-leak' && a.state === 'open'));
@@ -114,11 +100,7 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
       const stable = alerts.filter((a) => a.component.startsWith('test-') && a.component !== 'test-leak');
       expect(stable).toEqual([]);
     } finally {
-      agentStop.abort();
-      await agentRun?.catch(() => {});
-      engineStop.abort();
-      await engine?.catch(() => {});
-      await nc?.close();
+      await stopLive({ agentStop, agentRun, engineStop, engine, nc });
       for (const c of children.values()) c.kill('SIGKILL');
     }
 

@@ -14,7 +14,7 @@ import type { Alert } from '../../engine/alert.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { filterBatch } from '../../engine/telemetry/filter.js';
 import { dictColumn, floatColumn } from '../../engine/telemetry/schema.js';
-import { describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
+import { collectJson, describeNats, storedJson, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
 /**
@@ -209,8 +209,7 @@ describeNats('scale-out: three instances share the partitions, one is killed mid
     const reference = waitFor('the reference instance to acknowledge every message', 150_000, () => finished('whole')).then(() => stop(whole));
     reference.catch(() => {});
 
-    const raw: Alert[] = [];
-    nc.subscribe('scaled.alerts.>', { callback: (err, m) => { if (!err) raw.push(m.json<Alert>()); } });
+    const raw = collectJson<Alert>(nc, 'scaled.alerts.>');
     const engines = new Map(INSTANCES.map((i) => [i, startInstance('scaled', i, 'scaled')]));
     // Every instance holds partitions: they found each other through the bucket.
     await waitFor('the three instances to share the partitions', 60_000, async () => {

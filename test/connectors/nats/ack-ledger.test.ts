@@ -1,8 +1,8 @@
-import { AckPolicy, connect, headers, nanos, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AckPolicy, connect, nanos, type JsMsg } from 'nats';
+import { describe, expect, it } from 'vitest';
 import { AckLedger, type CommitPolicy } from '../../../connectors/nats/jetstream.js';
-import { describeNats, useNatsServer } from '../../helpers/nats.js';
-import { json, pullRows, rowsOf, sourceFor } from './fixtures.js';
+import { describeNats, useNatsClient, useNatsServer } from '../../helpers/nats.js';
+import { publishSamples, pullRows, rowsOf, sourceFor } from './fixtures.js';
 
 /** A delivered message as far as the ledger sees it, counting what was sent back for it. */
 function msg(seq: number) {
@@ -80,31 +80,19 @@ describe('AckLedger', () => {
 
 describeNats('nats source (JetStream): held messages and stopping', () => {
   const server = useNatsServer();
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: server().url });
-    jsm = await nc.jetstreamManager();
-  });
-  afterAll(async () => { await nc.close(); });
+  const client = useNatsClient(server);
 
-  const publish = async (subject: string, values: number[]) => {
-    for (const v of values) {
-      const h = headers();
-      h.set('Nats-Msg-Id', `${subject}-${v}`);
-      await nc.jetstream().publish(subject, json({ ts: v * 1000, host: 'h1', component: 'api', rss: v }), { headers: h });
-    }
-  };
+  const publish = (subject: string, values: number[]) => publishSamples(client.nc, subject, values);
 
   it('does not let a message it holds be redelivered, however long past its ack wait', async () => {
-    await jsm.streams.add({ name: 'HOLD', subjects: ['hold.>'] });
+    await client.jsm.streams.add({ name: 'HOLD', subjects: ['hold.>'] });
     const s = sourceFor({ servers: server().url, subject: 'hold.>', batch_size: 1, max_wait: '20ms', jetstream: { stream: 'HOLD', durable: 'eng', create: true, ack_wait: '600ms' } });
     await s.ready;
     await publish('hold.api', [1, 2, 3]);
     expect(rowsOf([(await s.first).value!]).map((r) => r.rss)).toEqual([1]);
     // The engine is busy for three ack waits; 2 and 3 wait in the source, 1 in the engine.
     await new Promise((r) => setTimeout(r, 1800));
-    const info = await jsm.consumers.info('HOLD', 'eng');
+    const info = await client.jsm.consumers.info('HOLD', 'eng');
     expect(info.num_redelivered).toBe(0);
     expect(info.num_ack_pending).toBe(3);
     expect(rowsOf(await pullRows(s.iterator, 2)).map((r) => r.rss)).toEqual([2, 3]);
@@ -113,7 +101,7 @@ describeNats('nats source (JetStream): held messages and stopping', () => {
   });
 
   it('with commit_rows, checkpoints by size while busy, and by commit_interval once the stream goes quiet', async () => {
-    await jsm.streams.add({ name: 'LAZY', subjects: ['lazy.>'] });
+    await client.jsm.streams.add({ name: 'LAZY', subjects: ['lazy.>'] });
     const s = sourceFor({
       servers: server().url, subject: 'lazy.>', batch_size: 1, max_wait: '20ms',
       jetstream: { stream: 'LAZY', durable: 'eng', create: true, commit_rows: 3, commit_interval: '1s' },
@@ -139,16 +127,16 @@ describeNats('nats source (JetStream): held messages and stopping', () => {
     expect(s.source.checkpointDue!()).toBe(true);
     s.source.checkpoint();
     await s.source.committed!();
-    await nc.flush();
+    await client.nc.flush();
     await new Promise((r) => setTimeout(r, 50));
-    expect((await jsm.consumers.info('LAZY', 'eng')).num_ack_pending).toBe(0);
+    expect((await client.jsm.consumers.info('LAZY', 'eng')).num_ack_pending).toBe(0);
     await s.stopAll();
   });
 
   it('after a crash, reads what the dead run held before anything newer, in stream order', async () => {
-    await jsm.streams.add({ name: 'ORDER', subjects: ['order.>'] });
+    await client.jsm.streams.add({ name: 'ORDER', subjects: ['order.>'] });
     const jetstream = { stream: 'ORDER', durable: 'eng', create: true, ack_wait: '1s' };
-    await jsm.consumers.add('ORDER', { durable_name: 'eng', ack_policy: AckPolicy.Explicit, filter_subject: 'order.>', ack_wait: nanos(1000) });
+    await client.jsm.consumers.add('ORDER', { durable_name: 'eng', ack_policy: AckPolicy.Explicit, filter_subject: 'order.>', ack_wait: nanos(1000) });
     // The run that dies: takes 1..5 and is gone without acknowledging or giving back anything.
     await publish('order.api', [1, 2, 3, 4, 5]);
     const dead = await connect({ servers: server().url });
@@ -167,14 +155,14 @@ describeNats('nats source (JetStream): held messages and stopping', () => {
   });
 
   it('gives back what it did not process when it stops, so the next run gets it at once', async () => {
-    await jsm.streams.add({ name: 'BACK', subjects: ['back.>'] });
+    await client.jsm.streams.add({ name: 'BACK', subjects: ['back.>'] });
     const options = { servers: server().url, subject: 'back.>', batch_size: 1, max_wait: '20ms', jetstream: { stream: 'BACK', durable: 'eng', create: true, ack_wait: '30s' } };
     const first = sourceFor(options);
     await first.ready;
     await publish('back.api', [1, 2, 3, 4]);
     expect(rowsOf([(await first.first).value!]).map((r) => r.rss)).toEqual([1]);
     // Every message has left the server for the first run (which gives back what it has when it stops).
-    while ((await jsm.consumers.info('BACK', 'eng')).delivered.stream_seq < 4) await new Promise((r) => setTimeout(r, 10));
+    while ((await client.jsm.consumers.info('BACK', 'eng')).delivered.stream_seq < 4) await new Promise((r) => setTimeout(r, 10));
     first.source.checkpoint();
     await first.source.committed!();
     await first.stopAll();

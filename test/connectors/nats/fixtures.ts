@@ -1,5 +1,5 @@
 import { Table, tableFromArrays, tableToIPC } from 'apache-arrow';
-import { headers, type MsgHdrs } from 'nats';
+import { headers, type MsgHdrs, type NatsConnection } from 'nats';
 import { ARROW_CONTENT_TYPE, CONTENT_TYPE } from '../../../connectors/nats/subjects.js';
 import { natsSource, natsSourceSpec, type NatsSourceOptions } from '../../../connectors/nats/nats.js';
 import { resolveOptions } from '../../../engine/pipeline/options.js';
@@ -25,6 +25,19 @@ export function arrowHeaders(): MsgHdrs {
 }
 
 export const json = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * Publishes one JSON sample per value v (ts v s, rss v, host h1, component api) to a
+ * JetStream subject, each with a message id of its own, waiting for every ack.
+ */
+export async function publishSamples(nc: NatsConnection, subject: string, values: number[]): Promise<void> {
+  const js = nc.jetstream();
+  for (const v of values) {
+    const h = headers();
+    h.set('Nats-Msg-Id', `m-${subject}-${v}`);
+    await js.publish(subject, json({ ts: v * 1000, host: 'h1', component: 'api', rss: v }), { headers: h });
+  }
+}
 
 /** A nats source over in-memory doubles, with its abort controller. */
 export function sourceFor(options: Record<string, unknown>, id = 'telemetry') {

@@ -1,6 +1,5 @@
 import { serialize, deserialize } from 'node:v8';
-import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { natsSourceSpec } from '../../../connectors/nats/nats.js';
 import { MemoryDeadLetter } from '../../../engine/deadLetter.js';
 import { silentLogger } from '../../../engine/log.js';
@@ -9,30 +8,15 @@ import { Metrics } from '../../../engine/metrics.js';
 import { runPipeline } from '../../../engine/runtime.js';
 import type { NodeContext, NodeSpec } from '../../../engine/spec.js';
 import type { SampleBatch } from '../../../engine/telemetry/schema.js';
-import { describeNats, useNatsServer } from '../../helpers/nats.js';
-import { json, pullRows, rowsOf, sourceFor } from './fixtures.js';
-
-const row = (ts: number, rss: number) => ({ ts, host: 'h1', component: 'api', rss });
+import { describeNats, useNatsClient, useNatsServer } from '../../helpers/nats.js';
+import { publishSamples, pullRows, rowsOf, sourceFor } from './fixtures.js';
 
 describeNats('nats source (JetStream durable pull consumer)', () => {
   const server = useNatsServer();
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  beforeAll(async () => {
-    nc = await connect({ servers: server().url });
-    jsm = await nc.jetstreamManager();
-  });
-  afterAll(async () => { await nc.close(); });
+  const client = useNatsClient(server);
 
-  const publish = async (subject: string, values: number[]) => {
-    const js = nc.jetstream();
-    for (const v of values) {
-      const h = headers();
-      h.set('Nats-Msg-Id', `m-${subject}-${v}`);
-      await js.publish(subject, json(row(v * 1000, v)), { headers: h });
-    }
-  };
-  const pending = async (stream: string, durable: string) => (await jsm.consumers.info(stream, durable)).num_ack_pending;
+  const publish = (subject: string, values: number[]) => publishSamples(client.nc, subject, values);
+  const pending = async (stream: string, durable: string) => (await client.jsm.consumers.info(stream, durable)).num_ack_pending;
 
   it('creates the stream and consumer when asked, and refuses to start without them otherwise', async () => {
     const missing = sourceFor({ servers: server().url, subject: 'none.>', jetstream: { stream: 'NONE', durable: 'd' } });
@@ -44,18 +28,18 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
       jetstream: { stream: 'MADE', durable: 'eng', create: true, max_age: '2d', duplicate_window: '10m', ack_wait: '45s' },
     });
     await s.ready;
-    const info = await jsm.consumers.info('MADE', 'eng');
+    const info = await client.jsm.consumers.info('MADE', 'eng');
     expect(info.config.filter_subject).toBe('made.>');
     expect(info.config.ack_policy).toBe('explicit');
     expect(info.config.ack_wait).toBe(45e9);
-    const stream = (await jsm.streams.info('MADE')).config;
+    const stream = (await client.jsm.streams.info('MADE')).config;
     expect(stream.subjects).toEqual(['made.>']);
     expect([stream.max_age, stream.duplicate_window]).toEqual([2 * 86_400e9, 600e9]);
     await s.stopAll();
   });
 
   it('acknowledges messages only after the checkpoint that follows their batch', async () => {
-    await jsm.streams.add({ name: 'ACK', subjects: ['ack.>'] });
+    await client.jsm.streams.add({ name: 'ACK', subjects: ['ack.>'] });
     const s = sourceFor({ servers: server().url, subject: 'ack.>', max_wait: '50ms', jetstream: { stream: 'ACK', durable: 'eng', create: true } });
     await s.ready;
     await publish('ack.api', [1, 2, 3]);
@@ -71,9 +55,9 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
     expect(await pending('ACK', 'eng')).toBe(3);
     expect(state).toMatchObject({ stream: 'ACK', durable: 'eng', processed: [1, 2, 3] });
     await s.source.committed!();
-    await nc.flush();
+    await client.nc.flush();
     await new Promise((r) => setTimeout(r, 50));
-    const info = await jsm.consumers.info('ACK', 'eng');
+    const info = await client.jsm.consumers.info('ACK', 'eng');
     expect(info.num_ack_pending).toBe(0);
     expect(info.ack_floor.stream_seq).toBe(3);
     expect(s.source.checkpointDue!()).toBe(false);
@@ -81,7 +65,7 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
   });
 
   it('in a pipeline: the batch is processed, including tracked async work, before its messages are acked', async () => {
-    await jsm.streams.add({ name: 'RUN', subjects: ['run.>'] });
+    await client.jsm.streams.add({ name: 'RUN', subjects: ['run.>'] });
     await publish('run.api', [1, 2, 3, 4, 5]);
     const seen: { rows: number; pendingDuringWork: number }[] = [];
     const stop = new AbortController();
@@ -120,7 +104,7 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
   });
 
   it('after a crash between checkpoint and acks, messages delivered again are acked, not processed twice', async () => {
-    await jsm.streams.add({ name: 'CRASH', subjects: ['crash.>'] });
+    await client.jsm.streams.add({ name: 'CRASH', subjects: ['crash.>'] });
     const options = { servers: server().url, subject: 'crash.>', max_wait: '50ms', jetstream: { stream: 'CRASH', durable: 'eng', create: true, ack_wait: '1s' } };
     const first = sourceFor(options);
     await first.ready;
@@ -146,7 +130,7 @@ describeNats('nats source (JetStream durable pull consumer)', () => {
     const deadline = Date.now() + 4000;
     while (second.metrics.total('nats_messages_skipped') < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(second.metrics.total('nats_messages_skipped')).toBe(3);
-    await nc.flush();
+    await client.nc.flush();
     await new Promise((r) => setTimeout(r, 100));
     expect(await pending('CRASH', 'eng')).toBe(0);
     expect(second.metrics.total('nats_messages_in')).toBe(1);

@@ -10,6 +10,7 @@ import type { SampleColumns } from '../../../engine/telemetry/schema.js';
 import type { FleetSimulator } from '../../../connectors/simulator/simulator.js';
 import type { FleetStream } from '../../../connectors/simulator/generator.js';
 import { HostActivity } from '../../../engine/hostActivity.js';
+import { grown } from '../../../engine/typedArrays.js';
 
 /** Every row of a simulated stream as flat arrays, with the plan's series index of each row. */
 export interface Collected {
@@ -22,13 +23,6 @@ export interface Collected {
   batchSizes: number[];
   watermarks: number[];
   stream: FleetStream;
-}
-
-function grow<T extends Float64Array | Int32Array>(a: T, need: number): T {
-  if (need <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
 }
 
 function col(batch: RecordBatch<SampleColumns>, name: keyof SampleColumns): Float64Array | Int32Array {
@@ -50,7 +44,7 @@ export function collect(sim: FleetSimulator, batchSize?: number): Collected {
     const m = b.data.numRows;
     batchSizes.push(m);
     watermarks.push(b.watermark);
-    ts = grow(ts, n + m); rss = grow(rss, n + m); pid = grow(pid, n + m); version = grow(version, n + m); series = grow(series, n + m);
+    ts = grown(ts, n + m); rss = grown(rss, n + m); pid = grown(pid, n + m); version = grown(version, n + m); series = grown(series, n + m);
     ts.set(col(b.data, 'ts'), n);
     rss.set(col(b.data, 'rss'), n);
     pid.set(col(b.data, 'pid'), n);
