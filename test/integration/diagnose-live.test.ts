@@ -110,6 +110,8 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
     await until(`a report on ${component}`, 75_000, () => ours() !== undefined);
     const announcement = ours()!;
     const report = JSON.parse(readFileSync(announcement.files!.json, 'utf8')) as DiagnosisReport;
+    // The alert sink and the report sink run side by side: on a loaded machine the alert may reach this subscriber after the report's file.
+    await until(`alert ${report.alert_id} on resin.alerts.*`, 15_000, () => alerts.some((a) => a.id === report.alert_id)).catch(() => {});
     const alert = alerts.find((a) => a.id === report.alert_id);
     if (!alert) throw new Error(`no alert ${report.alert_id} among ${JSON.stringify(alerts.map((a) => a.id))}`);
     return { alert, emissions: alerts.filter((a) => a.id === report.alert_id), announcement, report };
