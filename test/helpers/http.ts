@@ -9,11 +9,4 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `test` every 50 ms until it holds, or fails naming `what` after `ms`. */
-export async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from './until.js';

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { vi } from 'vitest';
-import { main } from '../../engine/cli/main.js';
 
 /** Whether `pid` is a live process (a zombie awaiting its parent counts as gone). */
 export function alive(pid: number): boolean {
@@ -23,25 +21,6 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** Polls `test` every 100 ms until it holds, failing after `ms` with what was awaited. */
-export async function until(what: string, ms: number, test: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// One polling helper for every test (test/helpers/until.ts).
+export { until } from './until.js';
 
-/** Runs the CLI in-process, capturing what it writes. */
-export async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}

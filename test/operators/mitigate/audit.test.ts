@@ -10,7 +10,7 @@ import type { MitigationDecision } from '../../../engine/mitigation.js';
 import { resolveOptions } from '../../../engine/pipeline/options.js';
 import type { NodeContext } from '../../../engine/spec.js';
 import { mitigate, mitigateSpec } from '../../../operators/mitigate/mitigate.js';
-import { runCli } from '../../helpers/processes.js';
+import { cli } from '../../helpers/cli.js';
 import { testContext } from '../../helpers/samples.js';
 import { leakAlert, recordingExecutor } from './harness.js';
 
@@ -49,20 +49,20 @@ describe('mitigation audit', () => {
     const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MitigationDecision);
     expect(lines).toEqual(written);
 
-    const json = await runCli(['mitigations', '--state', state, '--format', 'json']);
+    const json = await cli('mitigations', '--state', state, '--format', 'json');
     expect(json.code).toBe(0);
     const rows = json.out.trim().split('\n').map((l) => JSON.parse(l) as MitigationDecision);
     expect(rows.map((r) => `${r.alert_id}:${r.outcome}:${r.action ?? '-'}`)).toEqual(['a1:dry-run:restart-process', 'a2:skipped:-', 'a1:stopped:restart-process']);
     expect(rows[1]!.reason).toMatch(/web is on no allow-list/);
     expect(rows[0]).toEqual(written[0]);
 
-    const table = await runCli(['mitigations', '--state', state, '--alert', 'a1']);
+    const table = await cli('mitigations', '--state', state, '--alert', 'a1');
     expect(table.code).toBe(0);
     const tableLines = table.out.trim().split('\n');
     expect(tableLines[0]).toMatch(/^decided_at\s+outcome\s+action\s+component\s+host\s+pid\s+alert_id\s+reason$/);
     expect(tableLines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(['dry-run', 'stopped']);
 
-    const missing = await runCli(['mitigations', '--state', join(dir, 'nope.duckdb')]);
+    const missing = await cli('mitigations', '--state', join(dir, 'nope.duckdb'));
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/no state file at/);
   });
