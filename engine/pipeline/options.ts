@@ -55,6 +55,9 @@ export function checkOptions(spec: NodeSpec, options: unknown, node?: string): C
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
   for (const error of validate.errors ?? []) {
+    // A failed `then` is already reported by its own keyword (a missing field); the `if`
+    // error that wraps it ("must match \"then\" schema") would only repeat it vaguely.
+    if (error.keyword === 'if') continue;
     const issue = issueOf(error, node);
     const key = `${issue.field}\0${issue.message}`;
     if (seen.has(key)) continue;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../engine/errors.js';
 import type { MemoryStore } from '../../../engine/memoryStore.js';
-import { resolveOptions } from '../../../engine/pipeline/options.js';
+import { checkOptions, resolveOptions } from '../../../engine/pipeline/options.js';
 import { mitigate, mitigateSpec } from '../../../operators/mitigate/mitigate.js';
 import { testContext } from '../../helpers/samples.js';
 import { actionsRun, HOUR, leakAlert, MB, outcomes, recordingExecutor, runMitigate, T0 } from './harness.js';
@@ -284,6 +284,9 @@ describe('mitigate', () => {
       .toThrow(/components\.api\.tree: "script" has no entry under actions/);
     expect(() => resolveOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec' } } } }, 'm'))
       .toThrow(/node "m": options\.actions\.script\.executor\.argv: is required/);
+    // Only the missing field is reported, not also the conditional schema that requires it.
+    const missing = checkOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec' } } } }, 'm');
+    expect(missing.issues.map((i) => `${i.field}: ${i.message}`)).toEqual(['options.actions.script.executor.argv: is required']);
     expect(() => mitigate(resolveOptions(mitigateSpec, { actions: { script: { allow: [], executor: { type: 'exec', argv: ['x'], url: 'http://h' } } } }), ctx))
       .toThrow(/actions\.script\.executor: "url" does not apply to a exec executor/);
   });
