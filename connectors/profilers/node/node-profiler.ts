@@ -7,7 +7,7 @@ import { assertAlive, assertLocal, cmdline, exePath, isAlive, listeningPorts, sh
 import { CdpConnection } from './cdp.js';
 import { debuggerUrl, inspectorAddress, isLoopback, portTaken } from './inspectorPort.js';
 import { toStacks, type SamplingHeapProfile } from './samplingProfile.js';
-import { CLOSE_DELAY_MS, CLOSE_INSPECTOR, MEMORY_USAGE, renewLease, takeLease } from './targetScripts.js';
+import { CLOSE_DELAY_MS, closeInspector, MEMORY_USAGE, renewLease, takeLease } from './targetScripts.js';
 
 export interface NodeProfilerOptions {
   /** The name this host's agent reports, when set with `resin agent --host` (default: the hostname). */
@@ -183,7 +183,7 @@ class NodeSession implements ProfilerSession {
       let conn = cdp && !cdp.closed ? cdp : null;
       // Attach failed after the signal: connect only to close what we opened.
       conn ??= await debuggerUrl(this.port, 5_000).then((url) => CdpConnection.connect(url, 5_000)).catch(() => null);
-      if (conn) await conn.send('Runtime.evaluate', { expression: CLOSE_INSPECTOR, includeCommandLineAPI: true, returnByValue: true }, 5_000).catch(() => {});
+      if (conn) await conn.send('Runtime.evaluate', { expression: closeInspector(), includeCommandLineAPI: true, returnByValue: true }, 5_000).catch(() => {});
       await conn?.close();
       await this.waitClosed();
     }

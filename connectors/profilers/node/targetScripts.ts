@@ -12,17 +12,18 @@ const LEASE = "Symbol.for('resin.inspector.lease')";
 const INSPECTOR = "(typeof require === 'function' ? require('inspector') : process.mainModule && process.mainModule.require('inspector'))";
 
 /**
- * Closing is deferred past our disconnect: Node 20 can crash when its inspector is
- * closed while a session is still attached (4 of 20 targets closed on the next tick
- * crashed; none of 50 closed after the disconnect).
+ * Closing is deferred past our disconnect: Node 20 targets were seen to crash when the
+ * inspector closed while a session was still attached. `npm run bench:inspector`
+ * counts the targets that die each way (docs/diagnosis.md has its figures).
  */
 export const CLOSE_DELAY_MS = 1_000;
 
-export const CLOSE_INSPECTOR = `(() => { try {
+/** Closes the inspector `delayMs` after the evaluation returns (bench/inspector.ts times 0 against the default). */
+export const closeInspector = (delayMs: number = CLOSE_DELAY_MS): string => `(() => { try {
   const m = ${INSPECTOR};
   const l = globalThis[${LEASE}];
   if (l) { clearInterval(l.timer); delete globalThis[${LEASE}]; }
-  const t = setTimeout(() => { try { m.close(); } catch (e) {} }, ${CLOSE_DELAY_MS});
+  const t = setTimeout(() => { try { m.close(); } catch (e) {} }, ${delayMs});
   if (t && t.unref) t.unref();
   return true;
 } catch (e) { return false; } })()`;
