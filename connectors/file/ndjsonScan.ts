@@ -20,9 +20,10 @@ export class ScannedSample {
 }
 
 const TS = 0, HOST = 1, COMPONENT = 2, PROCESS = 3, PID = 4, RSS = 5, HOST_MEM = 6, REGION = 7, CLUSTER = 8, VERSION = 9;
-const NAMES = ['ts', 'host', 'component', 'process', 'pid', 'rss', 'host_mem', 'region', 'cluster', 'version'];
-/** Each name with its closing quote, compared byte by byte where a key starts. */
-const KEYS = NAMES.map((name) => Buffer.from(`${name}"`));
+/** Length of each field's name. */
+const NAME_LENGTH = [2, 4, 9, 7, 3, 3, 8, 6, 7, 7];
+/** Bytes that may stand in a JSON string as themselves: not '"', '\\' or a control character. */
+const PLAIN = Uint8Array.from({ length: 256 }, (_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
 const REQUIRED = (1 << TS) | (1 << HOST) | (1 << COMPONENT) | (1 << RSS);
 const NUMERIC = (1 << TS) | (1 << PID) | (1 << RSS) | (1 << HOST_MEM);
 
@@ -42,46 +43,51 @@ const NUMERIC = (1 << TS) | (1 << PID) | (1 << RSS) | (1 << HOST_MEM);
  * parsing it, and numbers are what `JSON.parse` gives.
  */
 export function scanSample(buf: Uint8Array, start: number, end: number, strings: ByteStrings, out: ScannedSample): number {
-  let i = start;
-  let c = 0;
-  while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
-  if (i >= end || c !== 123 /* { */) return -1;
+  let i = skipSpace(buf, start, end);
+  if (i >= end || buf[i] !== 123 /* { */) return -1;
   i++;
+  let c = 0;
   let seen = 0;
   out.pid = -1; out.host_mem = -1; out.process = -1; out.region = -1; out.cluster = -1; out.version = -1;
+  // White space is rare: each place it may stand is checked for it before it is skipped.
   for (;;) {
-    while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
-    if (i >= end || c !== 34 /* " */) return -1;
+    if (i >= end || buf[i] !== 34 /* " */) {
+      i = skipSpace(buf, i, end);
+      if (i >= end || buf[i] !== 34) return -1;
+    }
     // The key: a known name, or any plain string.
     const field = keyAt(buf, i + 1, end);
     if (field >= 0) {
       if ((seen & (1 << field)) !== 0) return -1;
       seen |= 1 << field;
-      i += 1 + KEYS[field]!.length;
+      i += 2 + NAME_LENGTH[field]!;
     } else {
       i++;
-      while (i < end && (c = buf[i]!) !== 34) {
-        if (c === 92 || c < 32) return -1;
-        i++;
-      }
-      if (i >= end) return -1;
+      while (i < end && PLAIN[buf[i]!] === 1) i++;
+      if (i >= end || buf[i] !== 34) return -1;
       i++;
     }
-    while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
-    if (i >= end || c !== 58 /* : */) return -1;
+    if (i >= end || buf[i] !== 58 /* : */) {
+      i = skipSpace(buf, i, end);
+      if (i >= end || buf[i] !== 58) return -1;
+    }
     i++;
-    while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
     if (i >= end) return -1;
+    c = buf[i]!;
+    if (c === 32 || c === 9 || c === 13) {
+      i = skipSpace(buf, i, end);
+      if (i >= end) return -1;
+      c = buf[i]!;
+    }
 
     if (c === 34) {
       const from = ++i;
       let hash = 0;
-      while (i < end && (c = buf[i]!) !== 34) {
-        if (c === 92 || c < 32) return -1;
+      while (i < end && PLAIN[c = buf[i]!] === 1) {
         hash = (Math.imul(hash, 31) + c) | 0;
         i++;
       }
-      if (i >= end) return -1;
+      if (i >= end || c !== 34) return -1;
       const to = i++;
       if (field >= 0) {
         if ((NUMERIC & (1 << field)) !== 0 || to - from > MAX_STRING_BYTES) return -1;
@@ -166,34 +172,63 @@ export function scanSample(buf: Uint8Array, start: number, end: number, strings:
       return -1;
     }
 
-    while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
-    if (i >= end) return -1;
-    if (c === 44 /* , */) {
-      i++;
-      continue;
+    c = i < end ? buf[i]! : 0;
+    if (c !== 44 /* , */ && c !== 125 /* } */) {
+      i = skipSpace(buf, i, end);
+      c = i < end ? buf[i]! : 0;
     }
-    if (c !== 125 /* } */) return -1;
     i++;
-    while (i < end && ((c = buf[i]!) === 32 || c === 9 || c === 13)) i++;
-    if (i < end && c !== 10) return -1;
+    if (c === 44) continue;
+    if (c !== 125) return -1;
+    if (i < end && buf[i] !== 10) {
+      i = skipSpace(buf, i, end);
+      if (i < end && buf[i] !== 10) return -1;
+    }
     return (seen & REQUIRED) === REQUIRED ? i : -1;
   }
 }
 
-/** The known field whose name and closing quote start at `k`, or -1. */
-function keyAt(buf: Uint8Array, k: number, end: number): number {
-  let field: number;
-  switch (buf[k]) {
-    case 116: field = TS; break;
-    case 104: field = buf[k + 4] === 95 ? HOST_MEM : HOST; break;
-    case 99: field = buf[k + 1] === 111 ? COMPONENT : CLUSTER; break;
-    case 112: field = buf[k + 1] === 105 ? PID : PROCESS; break;
-    case 114: field = buf[k + 1] === 115 ? RSS : REGION; break;
-    case 118: field = VERSION; break;
-    default: return -1;
+/** The first index from `i` that is not a space, tab or carriage return (a line break ends the line). */
+function skipSpace(buf: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = buf[i];
+    if (c !== 32 && c !== 9 && c !== 13) break;
+    i++;
   }
-  const key = KEYS[field]!;
-  if (k + key.length > end) return -1;
-  for (let j = 1; j < key.length; j++) if (buf[k + j] !== key[j]) return -1;
-  return field;
+  return i;
+}
+
+/**
+ * The known field whose name and closing quote start at `k`, or -1. Letters are
+ * compared with constants, which is cheaper than comparing with stored names.
+ */
+function keyAt(b: Uint8Array, k: number, end: number): number {
+  const q = 34;
+  switch (b[k]) {
+    case 116: // ts
+      return k + 2 < end && b[k + 1] === 115 && b[k + 2] === q ? TS : -1;
+    case 104: // host, host_mem
+      if (k + 4 >= end || b[k + 1] !== 111 || b[k + 2] !== 115 || b[k + 3] !== 116) return -1;
+      if (b[k + 4] === q) return HOST;
+      return k + 8 < end && b[k + 4] === 95 && b[k + 5] === 109 && b[k + 6] === 101 && b[k + 7] === 109 && b[k + 8] === q ? HOST_MEM : -1;
+    case 99: // component, cluster
+      if (k + 7 < end && b[k + 1] === 108) {
+        return b[k + 2] === 117 && b[k + 3] === 115 && b[k + 4] === 116 && b[k + 5] === 101 && b[k + 6] === 114 && b[k + 7] === q ? CLUSTER : -1;
+      }
+      return k + 9 < end && b[k + 1] === 111 && b[k + 2] === 109 && b[k + 3] === 112 && b[k + 4] === 111 && b[k + 5] === 110
+        && b[k + 6] === 101 && b[k + 7] === 110 && b[k + 8] === 116 && b[k + 9] === q ? COMPONENT : -1;
+    case 112: // pid, process
+      if (k + 3 < end && b[k + 1] === 105) return b[k + 2] === 100 && b[k + 3] === q ? PID : -1;
+      return k + 7 < end && b[k + 1] === 114 && b[k + 2] === 111 && b[k + 3] === 99 && b[k + 4] === 101 && b[k + 5] === 115
+        && b[k + 6] === 115 && b[k + 7] === q ? PROCESS : -1;
+    case 114: // rss, region
+      if (k + 3 < end && b[k + 1] === 115) return b[k + 2] === 115 && b[k + 3] === q ? RSS : -1;
+      return k + 6 < end && b[k + 1] === 101 && b[k + 2] === 103 && b[k + 3] === 105 && b[k + 4] === 111 && b[k + 5] === 110
+        && b[k + 6] === q ? REGION : -1;
+    case 118: // version
+      return k + 7 < end && b[k + 1] === 101 && b[k + 2] === 114 && b[k + 3] === 115 && b[k + 4] === 105 && b[k + 5] === 111
+        && b[k + 6] === 110 && b[k + 7] === q ? VERSION : -1;
+    default:
+      return -1;
+  }
 }
