@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { writeFixture } from '../../../bench/fixtures.js';
 import { ByteStrings } from '../../../connectors/file/byteStrings.js';
 import { ScannedSample, scanSample } from '../../../connectors/file/ndjsonScan.js';
 import { SampleBatchBuilder } from '../../../engine/telemetry/builder.js';
 import { emptyRaw, rawFromObject, SampleRow, validateSample } from '../../../engine/telemetry/validate.js';
-import { mutate, seeded } from './files.js';
+import { mutate, seeded, tempDir } from './files.js';
+
+const path = tempDir('ndjson-scan');
 
 const LINE = '{"ts":1767225600000,"host":"node-00042","component":"hostagent","process":"hostagent","pid":4312,"rss":231211008,"host_mem":68719476736}';
 
@@ -119,6 +123,21 @@ describe('scanSample', () => {
   ])('leaves to the general reader what it does not fully understand: %s', (line) => {
     expect(general(line)).not.toBeNull();
     expect(scan(line)).toBeNull();
+  });
+
+  it('reads every line of a fleet file itself, so that replay never needs JSON.parse for them', async () => {
+    const truth = await writeFixture({ rows: 5000, format: 'ndjson', out: path('fleet.ndjson'), attrs: true, truthFile: false });
+    const buf = readFileSync(truth.file);
+    const strings = new ByteStrings();
+    const out = new ScannedSample();
+    let lines = 0;
+    for (let at = 0; at < buf.length; lines++) {
+      const stop = scanSample(buf, at, buf.length, strings, out);
+      expect(stop, `line ${lines + 1}`).toBeGreaterThan(at);
+      at = stop + 1;
+    }
+    expect(lines).toBe(5000);
+    expect(strings.stringOf(out.region)).toMatch(/\w/);
   });
 
   it('reads strings from invalid UTF-8 as the reader decodes them, with replacement characters', () => {
