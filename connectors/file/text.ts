@@ -33,43 +33,64 @@ export interface LineParser {
 }
 
 /**
- * Batches of valid samples from a text file, one record per line: the parser reads a
- * line into raw values, shared validation judges them, and every refused line goes
- * to the dead letter with its 1-based line number and its text.
+ * The judge of one line: the parser reads it into raw values, shared validation
+ * judges them, and a refused line goes to the dead letter with its 1-based line
+ * number and its text; a valid one goes to the builder.
  */
+export class LineJudge {
+  private readonly raw = emptyRaw();
+  private readonly row = new SampleRow();
+
+  constructor(
+    private readonly source: string, private readonly deadLetter: DeadLetter,
+    private readonly builder: SampleBatchBuilder, private readonly parser: LineParser,
+  ) {}
+
+  /** Judges the cursor's current line; the builder must not be full. */
+  take(cursor: LineCursor): void {
+    const { raw, row, source, deadLetter } = this;
+    const unreadable = this.parser.parse(cursor, raw);
+    if (unreadable !== null) {
+      if (unreadable !== 'skip') {
+        deadLetter.reject({ reason: unreadable.reason, source, line: cursor.line, detail: unreadable.detail, record: cursor.current() });
+      }
+      return;
+    }
+    const invalid = validateSample(raw, row);
+    if (invalid !== null) {
+      deadLetter.reject({ reason: invalid.reason, source, line: cursor.line, field: invalid.field, detail: invalid.detail, record: cursor.current() });
+      return;
+    }
+    this.builder.append(row, cursor.line);
+  }
+}
+
+/** Dead-letters the over-long line that the cursor counts next. */
+export function refuseLongLine(opts: ReaderOptions, cursor: LineCursor, item: { head: string; bytes: number }, maxLineBytes: number): void {
+  opts.deadLetter.reject({
+    reason: 'line_too_long', source: opts.source, line: cursor.skipLine(), record: item.head,
+    detail: `line of ${item.bytes} bytes is longer than the limit of ${maxLineBytes}`,
+  });
+}
+
+/** Batches of valid samples from a text file, one record per line, each judged by LineJudge. */
 export async function* readTextBatches(
   chunks: AsyncIterable<Buffer>, opts: ReaderOptions, parser: LineParser,
 ): AsyncGenerator<SampleBatch> {
-  const { source, deadLetter, signal } = opts;
+  const { signal } = opts;
   const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
-  const builder = new SampleBatchBuilder(source, opts.batchSize);
+  const builder = new SampleBatchBuilder(opts.source, opts.batchSize);
+  const judge = new LineJudge(opts.source, opts.deadLetter, builder, parser);
   const cursor = new LineCursor();
-  const raw = emptyRaw();
-  const row = new SampleRow();
   for await (const item of lineItems(chunks, maxLineBytes)) {
     if (signal?.aborted) return;
     if (item.kind === 'long') {
-      deadLetter.reject({
-        reason: 'line_too_long', source, line: cursor.skipLine(), record: item.head,
-        detail: `line of ${item.bytes} bytes is longer than the limit of ${maxLineBytes}`,
-      });
+      refuseLongLine(opts, cursor, item, maxLineBytes);
       continue;
     }
     cursor.load(item.text);
     while (cursor.next()) {
-      const unreadable = parser.parse(cursor, raw);
-      if (unreadable !== null) {
-        if (unreadable !== 'skip') {
-          deadLetter.reject({ reason: unreadable.reason, source, line: cursor.line, detail: unreadable.detail, record: cursor.current() });
-        }
-        continue;
-      }
-      const invalid = validateSample(raw, row);
-      if (invalid !== null) {
-        deadLetter.reject({ reason: invalid.reason, source, line: cursor.line, field: invalid.field, detail: invalid.detail, record: cursor.current() });
-        continue;
-      }
-      builder.append(row, cursor.line);
+      judge.take(cursor);
       if (builder.full) {
         yield builder.build();
         if (signal?.aborted) return;

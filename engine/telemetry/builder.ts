@@ -58,6 +58,27 @@ class Presence {
   }
 }
 
+/** String columns in the order the builder numbers them (`stringId`'s `column`). */
+export const HOST = 0, COMPONENT = 1, PROCESS = 2, REGION = 3, CLUSTER = 4, VERSION = 5;
+
+/**
+ * A validated row with its strings already numbered in the builder's dictionaries
+ * (`stringId`): what a reader that recognises repeated strings by their bytes appends,
+ * so that no string is made or hashed per row. Absent optional values are -1.
+ */
+export class IdRow {
+  ts = 0;
+  rss = 0;
+  pid = -1;
+  host_mem = -1;
+  host = 0;
+  component = 0;
+  process = 0;
+  region = -1;
+  cluster = -1;
+  version = -1;
+}
+
 /**
  * Accumulates validated rows into column arrays and turns them into a SampleBatch.
  * The emitted batch is a zero-copy view of the arrays, so every batch gets fresh
@@ -88,6 +109,14 @@ export class SampleBatchBuilder {
   private readonly regionDict = new BatchDictionary();
   private readonly clusterDict = new BatchDictionary();
   private readonly versionDict = new BatchDictionary();
+  /** Indexed by HOST, COMPONENT, ...: the same dictionaries. */
+  private readonly dicts = [this.hostDict, this.componentDict, this.processDict, this.regionDict, this.clusterDict, this.versionDict];
+  private readonly ids = new IdRow();
+  /**
+   * Counts built batches: ids from `stringId` hold while it is unchanged, so a caller
+   * may keep them (keyed by this number) instead of asking again on every row.
+   */
+  generation = 0;
 
   /**
    * @param source name recorded in every batch (file path, subject, ...)
@@ -128,20 +157,45 @@ export class SampleBatchBuilder {
 
   /** Adds a validated row; `record` is its line or record number in the source. */
   append(row: SampleRow, record: number): void {
+    if (this.n >= this.capacity) throw new RangeError('batch is full: build() it first');
+    const ids = this.ids;
+    ids.ts = row.ts;
+    ids.rss = row.rss;
+    ids.pid = row.pid;
+    ids.host_mem = row.host_mem;
+    ids.host = this.hostDict.id(row.host);
+    ids.component = this.componentDict.id(row.component);
+    ids.process = this.processDict.id(row.process ?? row.component);
+    ids.region = row.region === null ? -1 : this.regionDict.id(row.region);
+    ids.cluster = row.cluster === null ? -1 : this.clusterDict.id(row.cluster);
+    ids.version = row.version === null ? -1 : this.versionDict.id(row.version);
+    this.appendIds(ids, record);
+  }
+
+  /**
+   * The number of `s` in the dictionary of a string column (HOST, COMPONENT, ...) of
+   * the batch being built, adding it if new. Numbers hold until `generation` changes.
+   */
+  stringId(column: number, s: string): number {
+    return this.dicts[column]!.id(s);
+  }
+
+  /** Adds a validated row whose strings were numbered by `stringId` in this generation. */
+  appendIds(row: IdRow, record: number): void {
     if (!this.fresh) this.allocate();
     if (this.n >= this.capacity) throw new RangeError('batch is full: build() it first');
     const i = this.n++;
     this.ts[i] = row.ts;
     this.rss[i] = row.rss;
     this.records[i] = record;
-    this.host[i] = this.hostDict.id(row.host);
-    this.component[i] = this.componentDict.id(row.component);
-    this.process[i] = this.processDict.id(row.process ?? row.component);
+    this.host[i] = row.host;
+    this.component[i] = row.component;
+    this.process[i] = row.process;
     if (row.pid >= 0) { this.pid[i] = row.pid; this.pidPresence.present(i); } else this.pidPresence.absent(i);
     if (row.host_mem >= 0) { this.hostMem[i] = row.host_mem; this.hostMemPresence.present(i); } else this.hostMemPresence.absent(i);
-    if (row.region !== null) { this.region[i] = this.regionDict.id(row.region); this.regionPresence.present(i); } else this.regionPresence.absent(i);
-    if (row.cluster !== null) { this.cluster[i] = this.clusterDict.id(row.cluster); this.clusterPresence.present(i); } else this.clusterPresence.absent(i);
-    if (row.version !== null) { this.version[i] = this.versionDict.id(row.version); this.versionPresence.present(i); } else this.versionPresence.absent(i);
+    if (row.region >= 0) { this.region[i] = row.region; this.regionPresence.present(i); } else this.regionPresence.absent(i);
+    if (row.cluster >= 0) { this.cluster[i] = row.cluster; this.clusterPresence.present(i); } else this.clusterPresence.absent(i);
+    if (row.version >= 0) { this.version[i] = row.version; this.versionPresence.present(i); } else this.versionPresence.absent(i);
   }
 
   /** The rows appended since the last build, as a batch; the builder starts over empty. */
@@ -168,6 +222,7 @@ export class SampleBatchBuilder {
     const batch: SampleBatch = { data, source: this.source, records: this.records.subarray(0, n), watermark: -Infinity };
     this.n = 0;
     this.fresh = false;
+    this.generation++;
     this.pidPresence.reset();
     this.hostMemPresence.reset();
     this.regionPresence.reset();

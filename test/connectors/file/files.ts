@@ -42,3 +42,23 @@ export function rowsOf(batches: readonly SampleBatch[]): Record<string, unknown>
 export function rejected(rejections: readonly Rejection[]): string[] {
   return rejections.map((r) => `${r.line}:${r.reason}${r.field ? ':' + r.field : ''}`);
 }
+
+/** Numbers in [0, 1) from a seed: the same sequence every run. */
+export function seeded(seed: number): () => number {
+  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+}
+
+/** `line` with one to three characters of `alphabet` put in, put over others, or others dropped, at random. */
+export function mutate(line: string, alphabet: string, rand: () => number): string {
+  const chars = [...line];
+  const edits = 1 + Math.floor(rand() * 3);
+  for (let e = 0; e < edits; e++) {
+    const at = Math.floor(rand() * chars.length);
+    const c = alphabet[Math.floor(rand() * alphabet.length)]!;
+    const op = rand();
+    if (op < 0.4) chars[at] = c;
+    else if (op < 0.7) chars.splice(at, 0, c);
+    else chars.splice(at, 1);
+  }
+  return chars.join('');
+}

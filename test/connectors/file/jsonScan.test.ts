@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scanFlatObject } from '../../../connectors/file/jsonScan.js';
 import { emptyRaw, rawFromObject } from '../../../engine/telemetry/validate.js';
+import { mutate, seeded } from './files.js';
 
 /** What JSON.parse makes of the line, in the scanner's terms; 'invalid' when it throws or is not an object. */
 function viaParse(line: string): unknown {
@@ -57,21 +58,10 @@ describe('scanFlatObject', () => {
   });
 
   it('agrees with JSON.parse on thousands of mutated lines', () => {
-    let seed = 7;
-    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = seeded(7);
     const alphabet = '{}[]":,.-+eE0123456789 \\tnulrsfa\t\u00e9';
     for (let k = 0; k < 20_000; k++) {
-      const chars = [...LINE];
-      const edits = 1 + Math.floor(rand() * 3);
-      for (let e = 0; e < edits; e++) {
-        const at = Math.floor(rand() * chars.length);
-        const c = alphabet[Math.floor(rand() * alphabet.length)]!;
-        const op = rand();
-        if (op < 0.4) chars[at] = c;
-        else if (op < 0.7) chars.splice(at, 0, c);
-        else chars.splice(at, 1);
-      }
-      const line = chars.join('');
+      const line = mutate(LINE, alphabet, rand);
       const raw = emptyRaw();
       const scanned = scanFlatObject(line, 0, line.length, raw);
       const parsed = viaParse(line);
