@@ -139,9 +139,11 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
   const every = run.checkpointEvery ?? 60_000;
   const sourceInstances = run.nodes.filter((n) => n.kind === 'source').map((n) => instances.get(n.id) as SourceInstance<unknown>);
   const betweenBatches = async (source: SourceInstance<unknown>) => {
-    await flow.idle();
+    await flow.settle();
     if ((every > 0 && performance.now() - lastCheckpoint >= every) || source.checkpointDue?.() === true
       || status?.takeCheckpointRequest() === true) {
+      // A checkpoint covers every write of the input before it.
+      await flow.idle();
       await checkpoint(run, catalog, instances);
       await committed(sourceInstances);
       lastCheckpoint = performance.now();
