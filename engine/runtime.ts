@@ -42,6 +42,11 @@ export interface RunInputs {
   readonly abandon?: AbortSignal;
   /** Wall-clock time between checkpoints while running (default 60 s); 0 disables. */
   readonly checkpointEvery?: number;
+  /**
+   * False when the state store is thrown away after the run (a replay without
+   * `--state`): the end of the input is then not checkpointed, work nobody would read.
+   */
+  readonly finalCheckpoint?: boolean;
   /** Called with every alert an operator emits, e.g. to print a report at the end. */
   readonly onAlert?: (alert: Alert) => void;
   /** Kept up to date with the run's phase, sources, event time and pending work (readiness probes, metrics). */
@@ -216,9 +221,11 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     for (const node of run.nodes) {
       if (node.kind === 'sink') await (instances.get(node.id) as SinkInstance<unknown>).close();
     }
-    step('checkpointing');
-    await checkpoint(run, catalog, instances);
-    await committed(sourceInstances);
+    if (run.finalCheckpoint !== false) {
+      step('checkpointing');
+      await checkpoint(run, catalog, instances);
+      await committed(sourceInstances);
+    }
   } finally {
     signal.removeEventListener('abort', draining);
     step('closing nodes');
