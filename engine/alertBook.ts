@@ -48,6 +48,19 @@ export class AlertBook implements Checkpointable {
     this.endStep = opts.endStep ?? 6 * 3_600_000;
   }
 
+  /**
+   * Whether `flag` would emit for a finding of this severity and end: lets a caller
+   * skip building a finding (text, pattern) that the book would only throttle.
+   */
+  due(key: string, severity: number, end: number): boolean {
+    const entry = this.open.get(key);
+    return entry === undefined || this.moved(entry, severity, end);
+  }
+
+  private moved(entry: Entry, severity: number, end: number): boolean {
+    return Math.abs(severity - entry.severity) >= this.severityStep * Math.abs(entry.severity) || end - entry.end >= this.endStep;
+  }
+
   /** Detection flags `key` at event time `at`: returns the alert to emit, if any. */
   flag(key: string, finding: Finding, at: number): Alert | null {
     const entry = this.open.get(key);
@@ -57,9 +70,7 @@ export class AlertBook implements Checkpointable {
       this.open.set(key, { id, detectedAt: at, severity: finding.severity, end: finding.end, last: alert });
       return alert;
     }
-    const moved = Math.abs(finding.severity - entry.severity) >= this.severityStep * Math.abs(entry.severity)
-      || finding.end - entry.end >= this.endStep;
-    if (!moved) return null;
+    if (!this.moved(entry, finding.severity, finding.end)) return null;
     const alert: Alert = { id: entry.id, level: this.opts.level, state: 'update', ...finding, detected_at: entry.detectedAt, at };
     entry.severity = finding.severity;
     entry.end = finding.end;

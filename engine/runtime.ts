@@ -42,6 +42,11 @@ export interface RunInputs {
   readonly abandon?: AbortSignal;
   /** Wall-clock time between checkpoints while running (default 60 s); 0 disables. */
   readonly checkpointEvery?: number;
+  /**
+   * False when the state store is thrown away after the run (a replay without
+   * `--state`): the end of the input is then not checkpointed, work nobody would read.
+   */
+  readonly finalCheckpoint?: boolean;
   /** Called with every alert an operator emits, e.g. to print a report at the end. */
   readonly onAlert?: (alert: Alert) => void;
   /** Kept up to date with the run's phase, sources, event time and pending work (readiness probes, metrics). */
@@ -139,9 +144,11 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
   const every = run.checkpointEvery ?? 60_000;
   const sourceInstances = run.nodes.filter((n) => n.kind === 'source').map((n) => instances.get(n.id) as SourceInstance<unknown>);
   const betweenBatches = async (source: SourceInstance<unknown>) => {
-    await flow.idle();
+    await flow.settle();
     if ((every > 0 && performance.now() - lastCheckpoint >= every) || source.checkpointDue?.() === true
       || status?.takeCheckpointRequest() === true) {
+      // A checkpoint covers every write of the input before it.
+      await flow.idle();
       await checkpoint(run, catalog, instances);
       await committed(sourceInstances);
       lastCheckpoint = performance.now();
@@ -214,9 +221,11 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     for (const node of run.nodes) {
       if (node.kind === 'sink') await (instances.get(node.id) as SinkInstance<unknown>).close();
     }
-    step('checkpointing');
-    await checkpoint(run, catalog, instances);
-    await committed(sourceInstances);
+    if (run.finalCheckpoint !== false) {
+      step('checkpointing');
+      await checkpoint(run, catalog, instances);
+      await committed(sourceInstances);
+    }
   } finally {
     signal.removeEventListener('abort', draining);
     step('closing nodes');
@@ -304,14 +313,16 @@ async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map
   const started = performance.now();
   const catalogState = serialize(catalog.checkpoint());
   run.metrics.gauge('checkpoint_bytes', { part: CATALOG_KEY }).value = catalogState.byteLength;
-  await run.store.saveCheckpoint(CATALOG_KEY, catalogState);
+  const states: [string, Uint8Array][] = [[CATALOG_KEY, catalogState]];
   for (const node of run.nodes) {
     const instance = instances.get(node.id);
     if (!isCheckpointable(instance)) continue;
     const state = serialize(instance.checkpoint());
     run.metrics.gauge('checkpoint_bytes', { part: node.id }).value = state.byteLength;
-    await run.store.saveCheckpoint(stateKey(node), state);
+    states.push([stateKey(node), state]);
   }
+  // Asked for in one synchronous turn, the saves share one transaction (and one commit) in the store.
+  await Promise.all(states.map(([key, state]) => run.store.saveCheckpoint(key, state)));
   run.metrics.inc('checkpoints');
   run.metrics.histogram('checkpoint_seconds').observe((performance.now() - started) / 1000);
 }

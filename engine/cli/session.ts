@@ -74,6 +74,8 @@ export async function runSession(opts: SessionOptions): Promise<SessionResult> {
     const result = await runPipeline({
       nodes: graph.nodes, specs: defaultRegistry(), metrics, deadLetter, log: opts.log, store: opened,
       signal: opts.signal, abandon: opts.abandon, onAlert: opts.onAlert, checkpointEvery: opts.checkpointEvery, status,
+      // A temporary state file is removed after the run: its final checkpoint would be read by nobody.
+      finalCheckpoint: opts.state !== undefined,
     });
     const samplesRead = sources.reduce((s, id) => s + metrics.total('rows_out', { node: id }), 0);
     return { graph, metrics, elapsedMs: result.elapsedMs, samplesRead, seriesSeen: result.catalog.size };

@@ -66,7 +66,13 @@ export class PeerIndex {
 
   checkpoint(): { order: Int32Array; host: Int32Array; group: Int32Array } {
     const order = this.order.slice(0, this.joined);
-    return { order, host: Int32Array.from(order, (id) => this.hostOf[id]!), group: Int32Array.from(order, (id) => this.groupOf[id]!) };
+    // A loop, not Int32Array.from with a mapping function: that calls it once per series.
+    const host = new Int32Array(order.length), group = new Int32Array(order.length);
+    for (let k = 0; k < order.length; k++) {
+      host[k] = this.hostOf[order[k]!]!;
+      group[k] = this.groupOf[order[k]!]!;
+    }
+    return { order, host, group };
   }
 
   restore(state: ReturnType<PeerIndex['checkpoint']>): void {

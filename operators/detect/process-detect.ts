@@ -15,7 +15,7 @@ import {
   durationsOf, periodSetup, PROCESS_DETECT_DEFAULTS, PROCESS_DETECT_SCHEMA,
   type Durations, type ProcessDetectOptions,
 } from './processDetectOptions.js';
-import { findingOf, seriesKey, type FindingContext } from './processFinding.js';
+import { findingOf, seriesKey, severityOf, type FindingContext } from './processFinding.js';
 import { GrowthJudge, Verdict, type ReportParams } from './reportRule.js';
 import { IntervalState, Move, noiseOf, observe, restartInterval, type IntervalParams } from './suspiciousInterval.js';
 import { WarmupCurve } from './warmupCurve.js';
@@ -211,8 +211,12 @@ export class ProcessDetector implements Checkpointable {
       }
       if (reported) {
         track.reported(id, s.t0[id]!);
-        const alert = this.book.flag(seriesKey(cat, id), findingOf(this.fc!, id, batch.pid[i]!, this.paramsFor(id, p)), at);
-        if (alert) out.push(alert);
+        const key = seriesKey(cat, id), model = this.paramsFor(id, p);
+        // Most periods of a reported process only confirm its open alert: the finding's text and pattern are built when it would be emitted.
+        if (this.book.due(key, severityOf(s, id, model), s.t1[id]!)) {
+          const alert = this.book.flag(key, findingOf(this.fc!, id, batch.pid[i]!, model), at);
+          if (alert) out.push(alert);
+        }
       } else if (track.isOpen(id)) {
         this.quiet(id, ts, cause, at, out);
       }

@@ -26,6 +26,12 @@ export interface FindingContext {
   readonly scratch: Float64Array;
 }
 
+/** The method's severity of series `id`'s interval, judged against `model` (a finding's `severity`). */
+export function severityOf(s: IntervalState, id: number, model: ModelParams): number {
+  const u1 = s.u1[id]!;
+  return severity(u1 - s.firstU[id]!, model.sigma1, s.nInc[id]!, s.n[id]!, s.t1[id]! - s.t0[id]!, u1, model.mu1);
+}
+
 /** What is known about series `id`'s leak, judged against `model`, as the fields of an alert. */
 export function findingOf(fc: FindingContext, id: number, pid: number, model: ModelParams): Finding {
   const s = fc.state;
@@ -38,7 +44,7 @@ export function findingOf(fc: FindingContext, id: number, pid: number, model: Mo
   return {
     component: d.component, host: d.host, process: d.process, pid: pid >= 0 ? pid : null,
     region: d.region, cluster: d.cluster, start: t0, end: t1,
-    severity: severity(u1 - s.firstU[id]!, model.sigma1, nInc, n, span, u1, model.mu1),
+    severity: severityOf(s, id, model),
     pattern, rss: u1, rate, bucket_mb: null, hosts: null,
     reason: growthReason(u1 - u0, span, rate, pattern, n > 1 ? Math.round((100 * nInc) / (n - 1)) : 0),
   };

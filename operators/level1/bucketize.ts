@@ -166,7 +166,7 @@ export function bucketize(options: Partial<BucketizeOptions>, ctx: NodeContext):
   return {
     apply: (input) => input.pipe(map((batch) => {
       const out = counter.count(batch, ctx.catalog);
-      ctx.flow.track(ctx.store.appendBuckets(bucketRows(out, ctx.catalog.components.names)));
+      ctx.flow.trackBehind(ctx.store.appendBuckets(bucketRows(out, ctx.catalog.components.names)));
       return out;
     })),
   };

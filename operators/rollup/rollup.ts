@@ -85,7 +85,7 @@ export function rollup(options: Partial<RollupOptions>, ctx: NodeContext): Opera
       period: (batch, final) => {
         into.push(batch);
         if (final) closedCounter.value++;
-        ctx.flow.track(ctx.store.appendRollups(batch, ctx.catalog));
+        ctx.flow.trackBehind(ctx.store.appendRollups(batch, ctx.catalog));
       },
       late: () => {},
     };
@@ -95,7 +95,7 @@ export function rollup(options: Partial<RollupOptions>, ctx: NodeContext): Opera
     const bound = periods.closedBelow * period - retention;
     if (Number.isFinite(bound) && bound >= expiredTo + expireStep) {
       expiredTo = bound;
-      ctx.flow.track(ctx.store.expire(bound));
+      ctx.flow.trackBehind(ctx.store.expire(bound));
     }
   }
 

@@ -73,4 +73,33 @@ describe('runtime commit hook', () => {
     await runPipeline(graph(log, { due: false, items: 2 }));
     expect(log).toEqual(['read 0', 'durable 0', 'read 1', 'durable 1', 'source checkpoint', 'operator checkpoint', 'committed']);
   });
+
+  it('takes no final checkpoint, and commits nothing, for a state store thrown away after the run', async () => {
+    const log: string[] = [];
+    const run = graph(log, { due: false, items: 2 });
+    await runPipeline({ ...run, finalCheckpoint: false });
+    expect(log).toEqual(['read 0', 'durable 0', 'read 1', 'durable 1']);
+    expect(await run.store.loadCheckpoint('catalog')).toBeNull();
+  });
+
+  it('waits for writes tracked behind before a checkpoint and before the end', async () => {
+    const log: string[] = [];
+    const run = graph(log, { due: true, items: 2 });
+    const behind = run.specs.get('slow')!;
+    const specs = new Map<string, NodeSpec>([['src', run.specs.get('src')!], ['sink', run.specs.get('sink')!]]);
+    specs.set('slow', {
+      ...behind,
+      create: (_o: unknown, ctx: NodeContext) => ({
+        apply: (in$: import('rxjs').Observable<unknown>) => in$.pipe(map((x) => {
+          ctx.flow.trackBehind(new Promise((r) => setTimeout(r, 20)).then(() => log.push(`written ${String(x)}`)));
+          return x;
+        })),
+        checkpoint: () => { log.push('operator checkpoint'); return null; },
+        restore: () => {},
+      }),
+    } as NodeSpec);
+    await runPipeline({ ...run, specs: { get: (t: string) => specs.get(t) } });
+    const step = ['source checkpoint', 'operator checkpoint', 'committed'];
+    expect(log).toEqual(['read 0', 'written 0', ...step, 'read 1', 'written 1', ...step, ...step]);
+  });
 });
