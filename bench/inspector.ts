@@ -1,18 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { CdpConnection } from '../connectors/profilers/node/cdp.js';
 import { debuggerUrl } from '../connectors/profilers/node/inspectorPort.js';
 import { NodeProfiler } from '../connectors/profilers/node/node-profiler.js';
 import { closeInspector } from '../connectors/profilers/node/targetScripts.js';
 import { listeningPorts } from '../connectors/profilers/proc.js';
 import { sleep } from '../engine/sleep.js';
+import { freePort, FIXTURES, startTarget } from '../test/connectors/profilers/harness.js';
 import { flag, saveResults } from './lib.js';
 
 /**
- * Does profiling leave the target alive? Each round starts a fresh Node.js service that
- * allocates and frees, profiles it once, closes the inspector and watches the service
+ * Does profiling leave the target alive? Each round starts a fresh Node.js service (the
+ * live tests' leaky-service.cjs), profiles it once, closes the inspector and watches the service
  * for a few seconds. Two ways of closing:
  *   - resin: the Node.js profiler as `diagnose` runs it (NodeProfiler: open, two
  *     sampling snapshots, close, which closes the inspector a second after the
@@ -27,29 +28,12 @@ import { flag, saveResults } from './lib.js';
 const targets = flag('targets', 20);
 const watchMs = flag('watch', 3000);
 
-// A service that keeps the heap busy: it allocates strings and drops most of them.
-const SERVICE = 'const kept = []; setInterval(() => { for (let i = 0; i < 200; i++) kept.push("x".repeat(64) + i); if (kept.length > 20000) kept.splice(0, 15000); }, 5);';
+// The live tests' service: five handlers allocate and free, one of them leaks.
+const SERVICE = join(FIXTURES, 'leaky-service.cjs');
 
 interface Round { died: string | null; attachMs: number; snapshotMs: number; closeMs: number }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-async function startService(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [`--inspect-port=127.0.0.1:${port}`, '-e', SERVICE], { stdio: 'ignore' });
-  await once(child, 'spawn');
-  // Its signal handler (SIGUSR1 opens the inspector) must be installed before we signal it.
-  await sleep(300);
-  return child;
-}
 
 async function waitForPort(pid: number, port: number, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -107,7 +91,7 @@ for (const [way, run] of Object.entries(ways)) {
   const rounds: Round[] = [];
   for (let i = 0; i < targets; i++) {
     const port = await freePort();
-    const child = await startService(port);
+    const child = (await startTarget(process.execPath, [`--inspect-port=127.0.0.1:${port}`, SERVICE])).proc;
     let died: string | null = null;
     let times = { attachMs: NaN, snapshotMs: NaN, closeMs: NaN };
     try {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../../engine/cli/paths.js';
 import type { DiagnosisReport } from '../../../engine/diagnosis.js';
@@ -70,16 +70,7 @@ export function runDiagnose(args: string[], opts: SpawnOptions = {}, onStderr?: 
 }
 
 /** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../helpers/http.js';
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
 export function accepts(port: number): Promise<boolean> {
