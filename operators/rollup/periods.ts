@@ -31,9 +31,14 @@ export interface PeriodsListener {
   late(row: number, periodStart: number): void;
 }
 
-/** Saved form: only the cells in use, packed; v8-serialisable. */
+/**
+ * Saved form: only the cells in use, packed; v8-serialisable. Samples (values, max) are
+ * saved as Float32 when every one of them is a Float32 exactly (RSS in pages below
+ * 64 GiB is), and the fence of the outlier rule (lo, hi, extraSum, extraKept) only for
+ * cells that have more than `keep` samples, in cell order: the rest never read it.
+ */
 interface Saved {
-  v: 1;
+  v: 1 | 2;
   period: number;
   slots: number;
   keep: number;
@@ -41,9 +46,9 @@ interface Saved {
   newest: number;
   slotPeriod: Float64Array;
   members: Int32Array[];
-  count: Int32Array; max: Float64Array; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
+  count: Int32Array; max: Float64Array | Float32Array; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
   pidMulti: Uint8Array; extraSum: Float64Array; extraKept: Int32Array; lo: Float64Array; hi: Float64Array;
-  values: Float64Array;
+  values: Float64Array | Float32Array;
   lastPid: Int32Array;
 }
 
@@ -280,23 +285,28 @@ export class Periods {
 
   checkpoint(): Saved {
     const { slots: S, keep: K } = this.config;
-    let cells = 0, stored = 0;
+    let cells = 0, stored = 0, fenced = 0, single = true;
     for (let slot = 0; slot < S; slot++) {
       for (let j = 0; j < this.memberCount[slot]!; j++) {
+        const cell = this.members[slot]![j]! * S + slot, c = this.count[cell]!, k = Math.min(c, K);
         cells++;
-        stored += Math.min(this.count[this.members[slot]![j]! * S + slot]!, K);
+        stored += k;
+        if (c > K) fenced++;
+        if (Math.fround(this.max[cell]!) !== this.max[cell]) single = false;
+        if (single) for (let i = cell * K; i < cell * K + k; i++) if (Math.fround(this.values[i]!) !== this.values[i]) single = false;
       }
     }
+    const Samples = single ? Float32Array : Float64Array;
     const saved: Saved = {
-      v: 1, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
+      v: 2, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
       slotPeriod: this.slotPeriod.slice(),
       members: Array.from({ length: S }, (_, slot) => this.members[slot]!.slice(0, this.memberCount[slot]!)),
-      count: new Int32Array(cells), max: new Float64Array(cells), pidTs: new Float64Array(cells),
+      count: new Int32Array(cells), max: new Samples(cells), pidTs: new Float64Array(cells),
       pidLast: new Int32Array(cells), pidFirst: new Int32Array(cells), pidMulti: new Uint8Array(cells),
-      extraSum: new Float64Array(cells), extraKept: new Int32Array(cells), lo: new Float64Array(cells), hi: new Float64Array(cells),
-      values: new Float64Array(stored), lastPid: this.lastPid.slice(0, this.capacity),
+      extraSum: new Float64Array(fenced), extraKept: new Int32Array(fenced), lo: new Float64Array(fenced), hi: new Float64Array(fenced),
+      values: new Samples(stored), lastPid: this.lastPid.slice(0, this.capacity),
     };
-    let at = 0, v = 0;
+    let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       for (const s of saved.members[slot]!) {
         const cell = s * S + slot;
@@ -306,10 +316,13 @@ export class Periods {
         saved.pidLast[at] = this.pidLast[cell]!;
         saved.pidFirst[at] = this.pidFirst[cell]!;
         saved.pidMulti[at] = this.pidMulti[cell]!;
-        saved.extraSum[at] = this.extraSum[cell]!;
-        saved.extraKept[at] = this.extraKept[cell]!;
-        saved.lo[at] = this.lo[cell]!;
-        saved.hi[at] = this.hi[cell]!;
+        if (this.count[cell]! > K) {
+          saved.extraSum[f] = this.extraSum[cell]!;
+          saved.extraKept[f] = this.extraKept[cell]!;
+          saved.lo[f] = this.lo[cell]!;
+          saved.hi[f] = this.hi[cell]!;
+          f++;
+        }
         const k = Math.min(this.count[cell]!, K);
         saved.values.set(this.values.subarray(cell * K, cell * K + k), v);
         v += k;
@@ -323,7 +336,7 @@ export class Periods {
   restore(state: unknown): boolean {
     const s = state as Saved;
     const { period, slots: S, keep: K } = this.config;
-    if (s?.v !== 1 || s.period !== period || s.slots !== S || s.keep !== K) return false;
+    if ((s?.v !== 1 && s?.v !== 2) || s.period !== period || s.slots !== S || s.keep !== K) return false;
     let most = s.lastPid.length;
     for (const m of s.members) for (const id of m) most = Math.max(most, id + 1);
     this.ensure(most);
@@ -332,7 +345,7 @@ export class Periods {
     this.slotPeriod.set(s.slotPeriod);
     this.lastPid.fill(-1);
     this.lastPid.set(s.lastPid);
-    let at = 0, v = 0;
+    let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       const list = s.members[slot]!;
       const own = new Int32Array(Math.max(64, list.length));
@@ -347,10 +360,18 @@ export class Periods {
         this.pidLast[cell] = s.pidLast[at]!;
         this.pidFirst[cell] = s.pidFirst[at]!;
         this.pidMulti[cell] = s.pidMulti[at]!;
-        this.extraSum[cell] = s.extraSum[at]!;
-        this.extraKept[cell] = s.extraKept[at]!;
-        this.lo[cell] = s.lo[at]!;
-        this.hi[cell] = s.hi[at]!;
+        // Version 1 saved the fence of every cell, version 2 only of those past `keep`.
+        if (s.v === 1 || s.count[at]! > K) {
+          const g = s.v === 1 ? at : f++;
+          this.extraSum[cell] = s.extraSum[g]!;
+          this.extraKept[cell] = s.extraKept[g]!;
+          this.lo[cell] = s.lo[g]!;
+          this.hi[cell] = s.hi[g]!;
+        } else {
+          // Nothing past `keep` yet: no sum beyond it, and no fence until it is computed.
+          this.extraSum[cell] = 0;
+          this.extraKept[cell] = 0;
+        }
         const k = Math.min(s.count[at]!, K);
         this.values.set(s.values.subarray(v, v + k), cell * K);
         v += k;
