@@ -1,5 +1,5 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
-import { grown } from '../../engine/typedArrays.js';
+import { grown, narrowFloats } from '../../engine/typedArrays.js';
 import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
@@ -285,26 +285,23 @@ export class Periods {
 
   checkpoint(): Saved {
     const { slots: S, keep: K } = this.config;
-    let cells = 0, stored = 0, fenced = 0, single = true;
+    let cells = 0, stored = 0, fenced = 0;
     for (let slot = 0; slot < S; slot++) {
       for (let j = 0; j < this.memberCount[slot]!; j++) {
-        const cell = this.members[slot]![j]! * S + slot, c = this.count[cell]!, k = Math.min(c, K);
+        const c = this.count[this.members[slot]![j]! * S + slot]!;
         cells++;
-        stored += k;
+        stored += Math.min(c, K);
         if (c > K) fenced++;
-        if (Math.fround(this.max[cell]!) !== this.max[cell]) single = false;
-        if (single) for (let i = cell * K; i < cell * K + k; i++) if (Math.fround(this.values[i]!) !== this.values[i]) single = false;
       }
     }
-    const Samples = single ? Float32Array : Float64Array;
     const saved: Saved = {
       v: 2, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
       slotPeriod: this.slotPeriod.slice(),
       members: Array.from({ length: S }, (_, slot) => this.members[slot]!.slice(0, this.memberCount[slot]!)),
-      count: new Int32Array(cells), max: new Samples(cells), pidTs: new Float64Array(cells),
+      count: new Int32Array(cells), max: new Float64Array(cells), pidTs: new Float64Array(cells),
       pidLast: new Int32Array(cells), pidFirst: new Int32Array(cells), pidMulti: new Uint8Array(cells),
       extraSum: new Float64Array(fenced), extraKept: new Int32Array(fenced), lo: new Float64Array(fenced), hi: new Float64Array(fenced),
-      values: new Samples(stored), lastPid: this.lastPid.slice(0, this.capacity),
+      values: new Float64Array(stored), lastPid: this.lastPid.slice(0, this.capacity),
     };
     let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
@@ -329,6 +326,8 @@ export class Periods {
         at++;
       }
     }
+    saved.values = narrowFloats(saved.values as Float64Array);
+    saved.max = narrowFloats(saved.max as Float64Array);
     return saved;
   }
 
