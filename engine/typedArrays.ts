@@ -14,16 +14,32 @@ export function grown<T extends GrowableArray>(arr: T, need: number, fill = 0): 
 }
 
 /**
- * `a` as a Float32Array when every entry is exactly a Float32 (NaN included), else `a`
- * itself: a saved form half the size for values such as RSS in pages below 64 GiB,
- * with nothing rounded.
+ * Floats saved as Float32 where that is exact, with the few that are not (at most one
+ * in 16) listed apart: half the size for values such as RSS in pages below 64 GiB, with
+ * nothing rounded. `a` itself when more do not fit.
  */
-export function narrowFloats(a: Float64Array): Float64Array | Float32Array {
+export interface NarrowFloats { narrow: Float32Array; at: Int32Array; wide: Float64Array }
+
+export function narrowFloats(a: Float64Array): Float64Array | NarrowFloats {
+  const at: number[] = [];
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
-    if (Math.fround(x) !== x && x === x) return a;
+    if (Math.fround(x) !== x && x === x) {
+      at.push(i);
+      if (at.length * 16 > a.length) return a;
+    }
   }
-  return new Float32Array(a);
+  const wide = new Float64Array(at.length);
+  for (let k = 0; k < at.length; k++) wide[k] = a[at[k]!]!;
+  return { narrow: new Float32Array(a), at: Int32Array.from(at), wide };
+}
+
+/** The floats `narrowFloats` saved (a Float32Array or Float64Array of an earlier form as they are). */
+export function widenFloats(p: Float64Array | Float32Array | NarrowFloats): Float64Array | Float32Array {
+  if (ArrayBuffer.isView(p)) return p;
+  const out = new Float64Array(p.narrow);
+  for (let k = 0; k < p.at.length; k++) out[p.at[k]!] = p.wide[k]!;
+  return out;
 }
 
 /** Times saved as whole steps after `base` (NaN as NAN_STEP): see `packTimes`. */

@@ -1,5 +1,5 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
-import { grown, narrowFloats } from '../../engine/typedArrays.js';
+import { grown, narrowFloats, widenFloats, type NarrowFloats } from '../../engine/typedArrays.js';
 import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
@@ -33,8 +33,7 @@ export interface PeriodsListener {
 
 /**
  * Saved form: only the cells in use, packed; v8-serialisable. Samples (values, max) are
- * saved as Float32 when every one of them is a Float32 exactly (RSS in pages below
- * 64 GiB is), and the fence of the outlier rule (lo, hi, extraSum, extraKept) only for
+ * saved as Float32 where that is exact (RSS in pages below 64 GiB), and the fence of the outlier rule (lo, hi, extraSum, extraKept) only for
  * cells that have more than `keep` samples, in cell order: the rest never read it.
  */
 interface Saved {
@@ -46,9 +45,9 @@ interface Saved {
   newest: number;
   slotPeriod: Float64Array;
   members: Int32Array[];
-  count: Int32Array; max: Float64Array | Float32Array; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
+  count: Int32Array; max: Float64Array | NarrowFloats; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
   pidMulti: Uint8Array; extraSum: Float64Array; extraKept: Int32Array; lo: Float64Array; hi: Float64Array;
-  values: Float64Array | Float32Array;
+  values: Float64Array | NarrowFloats;
   lastPid: Int32Array;
 }
 
@@ -294,21 +293,22 @@ export class Periods {
         if (c > K) fenced++;
       }
     }
+    const max = new Float64Array(cells), values = new Float64Array(stored);
     const saved: Saved = {
       v: 2, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
       slotPeriod: this.slotPeriod.slice(),
       members: Array.from({ length: S }, (_, slot) => this.members[slot]!.slice(0, this.memberCount[slot]!)),
-      count: new Int32Array(cells), max: new Float64Array(cells), pidTs: new Float64Array(cells),
+      count: new Int32Array(cells), max, pidTs: new Float64Array(cells),
       pidLast: new Int32Array(cells), pidFirst: new Int32Array(cells), pidMulti: new Uint8Array(cells),
       extraSum: new Float64Array(fenced), extraKept: new Int32Array(fenced), lo: new Float64Array(fenced), hi: new Float64Array(fenced),
-      values: new Float64Array(stored), lastPid: this.lastPid.slice(0, this.capacity),
+      values, lastPid: this.lastPid.slice(0, this.capacity),
     };
     let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       for (const s of saved.members[slot]!) {
         const cell = s * S + slot;
         saved.count[at] = this.count[cell]!;
-        saved.max[at] = this.max[cell]!;
+        max[at] = this.max[cell]!;
         saved.pidTs[at] = this.pidTs[cell]!;
         saved.pidLast[at] = this.pidLast[cell]!;
         saved.pidFirst[at] = this.pidFirst[cell]!;
@@ -321,13 +321,13 @@ export class Periods {
           f++;
         }
         const k = Math.min(this.count[cell]!, K);
-        saved.values.set(this.values.subarray(cell * K, cell * K + k), v);
+        values.set(this.values.subarray(cell * K, cell * K + k), v);
         v += k;
         at++;
       }
     }
-    saved.values = narrowFloats(saved.values as Float64Array);
-    saved.max = narrowFloats(saved.max as Float64Array);
+    saved.values = narrowFloats(values);
+    saved.max = narrowFloats(max);
     return saved;
   }
 
@@ -344,6 +344,7 @@ export class Periods {
     this.slotPeriod.set(s.slotPeriod);
     this.lastPid.fill(-1);
     this.lastPid.set(s.lastPid);
+    const max = widenFloats(s.max), values = widenFloats(s.values);
     let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       const list = s.members[slot]!;
@@ -354,7 +355,7 @@ export class Periods {
       for (const id of list) {
         const cell = id * S + slot;
         this.count[cell] = s.count[at]!;
-        this.max[cell] = s.max[at]!;
+        this.max[cell] = max[at]!;
         this.pidTs[cell] = s.pidTs[at]!;
         this.pidLast[cell] = s.pidLast[at]!;
         this.pidFirst[cell] = s.pidFirst[at]!;
@@ -372,7 +373,7 @@ export class Periods {
           this.extraKept[cell] = 0;
         }
         const k = Math.min(s.count[at]!, K);
-        this.values.set(s.values.subarray(v, v + k), cell * K);
+        this.values.set(values.subarray(v, v + k), cell * K);
         v += k;
         at++;
       }

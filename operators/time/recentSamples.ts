@@ -1,4 +1,4 @@
-import { grown, narrowFloats, packTimes, unpackTimes, type PackedTimes } from '../../engine/typedArrays.js';
+import { grown, narrowFloats, packTimes, unpackTimes, widenFloats, type NarrowFloats, type PackedTimes } from '../../engine/typedArrays.js';
 
 /** What `RecentSamples.see` found for a sample. */
 export const enum Seen {
@@ -21,7 +21,7 @@ interface Saved {
   last: Float64Array;
   head: Uint8Array;
   ts: Float64Array | PackedTimes;
-  value: Float64Array | Float32Array;
+  value: Float64Array | NarrowFloats;
   spilled: [number, [number, number][]][];
 }
 
@@ -213,7 +213,7 @@ export class RecentSamples {
     this.last.set(state.last);
     this.head.set(state.head);
     this.ts.set(unpackTimes(state.ts));
-    this.value.set(state.value);
+    this.value.set(widenFloats(state.value));
     this.spilled = new Map(state.spilled.map(([start, slice]) => [start, new Map(slice)]));
   }
 

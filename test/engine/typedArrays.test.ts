@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { deserialize, serialize } from 'node:v8';
-import { narrowFloats, packTimes, unpackTimes } from '../../engine/typedArrays.js';
+import { narrowFloats, packTimes, unpackTimes, widenFloats } from '../../engine/typedArrays.js';
 
 describe('saved forms of typed arrays', () => {
-  it('narrows floats to Float32 only when every one is exact', () => {
+  it('narrows floats to Float32 where that is exact, the rest kept apart', () => {
     const pages = new Float64Array([4096 * 230_000, NaN, 0, 2 ** 35]);
     const narrow = narrowFloats(pages);
-    expect(narrow).toBeInstanceOf(Float32Array);
-    expect(Array.from(narrow)).toEqual(Array.from(pages));
+    expect(narrow).toMatchObject({ at: new Int32Array(0) });
+    expect(Array.from(widenFloats(deserialize(serialize(narrow))))).toEqual(Array.from(pages));
+    // One value in 16 may need Float64 (a process past 64 GiB): it is kept apart.
+    const most = Float64Array.from({ length: 32 }, (_, i) => 4096 * (1000 + i));
+    most[7] = 2 ** 36 + 4096;
+    const saved = narrowFloats(most);
+    expect(saved).toMatchObject({ at: new Int32Array([7]), wide: new Float64Array([2 ** 36 + 4096]) });
+    expect(Array.from(widenFloats(saved))).toEqual(Array.from(most));
     const bytes = new Float64Array([4096 * 230_000, 943_718_401]);
     expect(narrowFloats(bytes)).toBe(bytes);
+    expect(widenFloats(bytes)).toBe(bytes);
   });
 
   it('packs event times as whole seconds or milliseconds after the earliest, exactly, or not at all', () => {

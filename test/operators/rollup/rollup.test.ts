@@ -5,6 +5,7 @@ import type { MemoryStore } from '../../../engine/memoryStore.js';
 import type { RollupBatch } from '../../../engine/telemetry/rollup.js';
 import type { SampleBatch } from '../../../engine/telemetry/schema.js';
 import { SeriesCatalog } from '../../../engine/telemetry/series.js';
+import { widenFloats, type NarrowFloats } from '../../../engine/typedArrays.js';
 import { rollup, type RollupOptions } from '../../../operators/rollup/rollup.js';
 import { batchOf, testContext, type Row } from '../../helpers/samples.js';
 
@@ -146,9 +147,9 @@ describe('rollup', () => {
     expect(out).toHaveLength(48);
     expect(env.metrics.total('periods_closed')).toBe(45);
     expect(env.deadLetter.rejections.map((r) => r.reason)).toEqual(['late']);
-    const saved = op.checkpoint() as { periods: { members: Int32Array[]; values: Float64Array } };
+    const saved = op.checkpoint() as { periods: { members: Int32Array[]; values: Float64Array | NarrowFloats } };
     expect(saved.periods.members.map((m) => m.length)).toEqual([2, 2, 2]);
-    expect(saved.periods.values.length).toBe(6);
+    expect(widenFloats(saved.periods.values).length).toBe(6);
   });
 
   it('writes every period to the store and expires what is older than the retention', async () => {
