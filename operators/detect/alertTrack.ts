@@ -1,3 +1,4 @@
+import { packTimes, unpackTimes, type PackedTimes } from '../../engine/typedArrays.js';
 import { grown } from './grow.js';
 import { Quiet } from './alertText.js';
 
@@ -59,22 +60,24 @@ export class AlertTrack {
     this.open.delete(id);
   }
 
-  checkpoint(count: number): { alertT0: Float64Array; quietSince: Float64Array; quietCause: Uint8Array; streak: Int32Array } {
+  /** Event times packed when that is exact (an earlier checkpoint holds them as Float64Array). */
+  checkpoint(count: number): { alertT0: Float64Array | PackedTimes; quietSince: Float64Array | PackedTimes; quietCause: Uint8Array; streak: Int32Array } {
     return {
-      alertT0: this.alertT0.slice(0, count),
-      quietSince: this.quietSince.slice(0, count),
+      alertT0: packTimes(this.alertT0.slice(0, count)),
+      quietSince: packTimes(this.quietSince.slice(0, count)),
       quietCause: this.quietCause.slice(0, count),
       streak: this.streak.slice(0, count),
     };
   }
 
   restore(st: ReturnType<AlertTrack['checkpoint']>): void {
-    this.ensure(st.alertT0.length);
-    this.alertT0.set(st.alertT0);
-    this.quietSince.set(st.quietSince);
+    const alertT0 = unpackTimes(st.alertT0);
+    this.ensure(alertT0.length);
+    this.alertT0.set(alertT0);
+    this.quietSince.set(unpackTimes(st.quietSince));
     this.quietCause.set(st.quietCause);
     this.streak.set(st.streak);
     this.open.clear();
-    for (let id = 0; id < st.alertT0.length; id++) if (st.alertT0[id] === st.alertT0[id]) this.open.add(id);
+    for (let id = 0; id < alertT0.length; id++) if (alertT0[id] === alertT0[id]) this.open.add(id);
   }
 }

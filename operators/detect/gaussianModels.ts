@@ -18,6 +18,12 @@ import { grown } from './grow.js';
  * key whatever the number of processes. Sums are of U - ref (ref: the key's first value)
  * so that sums of squares of multi-GB values do not cancel catastrophically when the
  * variance is taken.
+ *
+ * Only the newest slot of a key takes points: it sums in Float64, and is stored when
+ * time moves past it, its counts as integers and its sums as Float32 (a day's sums to
+ * 6e-8 of themselves; a fit adds 30 of them in Float64). A key of a region x cluster
+ * with 24 phases holds 10 KB instead of 18 KB: with ~50 processes to a key, that is
+ * 200 B per process instead of 365.
  */
 export const SLOTS = 30;
 
@@ -32,10 +38,15 @@ export interface ModelParams {
 }
 
 export class GaussianModels {
-  /** Per model and slot: count, sum, sum of squares of U, then the same of dU for each phase. */
-  private sums = new Float64Array(0);
-  /** Slot number (floor(t / slotMs)) each slot currently holds, -1 if empty. */
+  /** Per model and stored slot: count of U, then of dU for each phase. */
+  private counts = new Int32Array(0);
+  /** Per model and stored slot: sum and sum of squares of U, then of dU for each phase. */
+  private sums = new Float32Array(0);
+  /** Slot number (floor(t / slotMs)) each stored slot holds, -1 if empty. */
   private epochs = new Float64Array(0);
+  /** Per model: count, sum, sum of squares of U and of dU per phase in its newest slot, and that slot's number (-1: none). */
+  private open = new Float64Array(0);
+  private openEpoch = new Float64Array(0);
   private refs = new Float64Array(0);
   private readonly index = new Map<string, number>();
   private readonly keys: string[] = [];
@@ -45,6 +56,8 @@ export class GaussianModels {
   readonly slotMs: number;
   /** Numbers per slot: 3 for U, 3 per phase for dU. */
   private readonly width: number;
+  /** Counts per slot (1 + phases), and sums (twice that). */
+  private readonly kinds: number;
   private readonly acc: Float64Array;
 
   constructor(readonly window: number, readonly phases = 1) {
@@ -52,6 +65,7 @@ export class GaussianModels {
     if (!(Number.isInteger(phases) && phases >= 1)) throw new RangeError(`phases must be a positive integer, got ${phases}`);
     this.slotMs = window / SLOTS;
     this.width = 3 + 3 * phases;
+    this.kinds = 1 + phases;
     this.acc = new Float64Array(this.width);
   }
 
@@ -67,8 +81,11 @@ export class GaussianModels {
       this.index.set(key, m);
       this.keys.push(key);
       const need = m + 1;
-      this.sums = grown(this.sums, need * SLOTS * this.width);
+      this.counts = grown(this.counts, need * SLOTS * this.kinds);
+      this.sums = grown(this.sums, need * SLOTS * 2 * this.kinds);
       this.epochs = grown(this.epochs, need * SLOTS, -1);
+      this.open = grown(this.open, need * this.width);
+      this.openEpoch = grown(this.openEpoch, need, -1);
       this.refs = grown(this.refs, need, NaN);
       this.cache = grown(this.cache, need * 3 * (2 + this.phases));
       this.cacheAt = grown(this.cacheAt, need, NaN);
@@ -80,23 +97,40 @@ export class GaussianModels {
     return this.keys[m]!;
   }
 
-  /** Offset of the slot of model m that holds time t, emptied first if it held older data. */
-  private slot(m: number, t: number): number {
+  /** Offset in `open` of model m's slot for time t: the open slot is stored first if t is past it. Null for t before it. */
+  private slot(m: number, t: number): number | null {
     const epoch = Math.floor(t / this.slotMs);
-    const k = m * SLOTS + (((epoch % SLOTS) + SLOTS) % SLOTS);
-    if (this.epochs[k] !== epoch) {
-      this.epochs[k] = epoch;
-      this.sums.fill(0, k * this.width, (k + 1) * this.width);
-    }
-    return k * this.width;
+    const open = this.openEpoch[m]!;
+    if (epoch === open) return m * this.width;
+    if (epoch < open) return null;
+    if (open >= 0) this.store(m);
+    this.openEpoch[m] = epoch;
+    return m * this.width;
   }
 
-  /** Adds usage u observed at t (and its period difference du at `phase`, unless NaN) to model m. */
+  /** Stores model m's open slot in its place in the ring (and empties it). */
+  private store(m: number): void {
+    const w = this.width, kinds = this.kinds, o = m * w, epoch = this.openEpoch[m]!;
+    const k = m * SLOTS + (((epoch % SLOTS) + SLOTS) % SLOTS);
+    this.epochs[k] = epoch;
+    for (let f = 0; f < kinds; f++) {
+      this.counts[k * kinds + f] = this.open[o + 3 * f]!;
+      this.sums[2 * (k * kinds + f)] = this.open[o + 3 * f + 1]!;
+      this.sums[2 * (k * kinds + f) + 1] = this.open[o + 3 * f + 2]!;
+    }
+    this.open.fill(0, o, o + w);
+  }
+
+  /**
+   * Adds usage u observed at t (and its period difference du at `phase`, unless NaN) to
+   * model m. Points come in time order; one before the model's newest slot is ignored.
+   */
   add(m: number, t: number, u: number, du: number, phase = 0): void {
     let ref = this.refs[m]!;
     if (ref !== ref) ref = this.refs[m] = u;
     const o = this.slot(m, t);
-    const s = this.sums;
+    if (o === null) return;
+    const s = this.open;
     const x = u - ref;
     s[o]! += 1;
     s[o + 1]! += x;
@@ -132,15 +166,21 @@ export class GaussianModels {
   /** Sums model m's live slots into its cache: U, dU over all phases, dU per phase (mean, sigma, count each). */
   private fit(m: number, t: number): void {
     const newest = Math.floor(t / this.slotMs);
-    const w = this.width, phases = this.phases, per = 3 * (2 + phases), o = m * per;
-    const acc = this.acc;
+    const w = this.width, kinds = this.kinds, phases = this.phases, per = 3 * (2 + phases), o = m * per;
+    const acc = this.acc, open = this.openEpoch[m]!;
     acc.fill(0);
     for (let j = 0; j < SLOTS; j++) {
       const k = m * SLOTS + j;
       const e = this.epochs[k]!;
-      if (e < 0 || e > newest || e <= newest - SLOTS) continue;
-      const b = k * w;
-      for (let f = 0; f < w; f++) acc[f]! += this.sums[b + f]!;
+      if (e < 0 || e > newest || e <= newest - SLOTS || e === open) continue;
+      for (let f = 0; f < kinds; f++) {
+        acc[3 * f]! += this.counts[k * kinds + f]!;
+        acc[3 * f + 1]! += this.sums[2 * (k * kinds + f)]!;
+        acc[3 * f + 2]! += this.sums[2 * (k * kinds + f) + 1]!;
+      }
+    }
+    if (open >= 0 && open <= newest && open > newest - SLOTS) {
+      for (let f = 0; f < w; f++) acc[f]! += this.open[m * w + f]!;
     }
     const c = this.cache;
     const ref = this.refs[m]!;
@@ -161,30 +201,59 @@ export class GaussianModels {
     this.cacheAt[m] = t;
   }
 
-  checkpoint(): { window: number; phases: number; keys: string[]; sums: Float64Array; epochs: Float64Array; refs: Float64Array } {
+  checkpoint(): {
+    window: number; phases: number; keys: string[]; counts: Int32Array; sums: Float32Array; epochs: Float64Array;
+    open: Float64Array; openEpoch: Float64Array; refs: Float64Array;
+  } {
     const n = this.keys.length;
     return {
       window: this.window,
       phases: this.phases,
       keys: [...this.keys],
-      sums: this.sums.slice(0, n * SLOTS * this.width),
+      counts: this.counts.slice(0, n * SLOTS * this.kinds),
+      sums: this.sums.slice(0, n * SLOTS * 2 * this.kinds),
       epochs: this.epochs.slice(0, n * SLOTS),
+      open: this.open.slice(0, n * this.width),
+      openEpoch: this.openEpoch.slice(0, n),
       refs: this.refs.slice(0, n),
     };
   }
 
-  /** Takes back a checkpoint of models of the same window and phases (else keeps nothing of it). */
-  restore(state: ReturnType<GaussianModels['checkpoint']>): void {
+  /**
+   * Takes back a checkpoint of models of the same window and phases (else keeps nothing
+   * of it). One of the earlier form (every slot in Float64) keeps each model's newest
+   * slot open and stores the others.
+   */
+  restore(state: ReturnType<GaussianModels['checkpoint']> | Earlier): void {
     if (state.window !== this.window || state.phases !== this.phases) return;
     this.index.clear();
     this.keys.length = 0;
     for (const key of state.keys) this.model(key);
-    this.sums.set(state.sums);
-    this.epochs.set(state.epochs);
     this.refs.set(state.refs);
     this.cacheAt.fill(NaN);
+    if ('counts' in state) {
+      this.counts.set(state.counts);
+      this.sums.set(state.sums);
+      this.epochs.set(state.epochs);
+      this.open.set(state.open);
+      this.openEpoch.set(state.openEpoch);
+      return;
+    }
+    const w = this.width;
+    for (let m = 0; m < state.keys.length; m++) {
+      // Oldest first, so that each slot is stored when the next one opens.
+      const order = Array.from({ length: SLOTS }, (_, j) => m * SLOTS + j)
+        .filter((k) => state.epochs[k]! >= 0).sort((a, b) => state.epochs[a]! - state.epochs[b]!);
+      for (const k of order) {
+        this.slot(m, (state.epochs[k]! + 0.5) * this.slotMs);
+        this.open.set(state.sums.subarray(k * w, (k + 1) * w), m * w);
+      }
+    }
   }
 }
+
+/** A checkpoint of the earlier form: count, sum and sum of squares of every slot in Float64. */
+interface Earlier { window: number; phases: number; keys: string[]; sums: Float64Array; epochs: Float64Array; refs: Float64Array }
 
 function stdev(n: number, sum: number, squares: number): number {
   return n >= 2 ? Math.sqrt(Math.max(0, (squares - (sum * sum) / n) / (n - 1))) : NaN;

@@ -303,7 +303,7 @@ export class ProcessDetector implements Checkpointable {
     this.setup(st.period);
     this.groups.models.restore(st.models);
     this.peers.restore(st.peers);
-    this.ensure(st.alertT0.length);
+    this.ensure(st.streak.length);
     this.s.load(st.interval);
     this.ring!.restore(st.ring);
     this.judge!.restore(st.judge);

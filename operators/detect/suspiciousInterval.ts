@@ -1,3 +1,4 @@
+import { packTimes, unpackTimes, type PackedTimes } from '../../engine/typedArrays.js';
 import { grown } from './grow.js';
 
 /**
@@ -93,6 +94,9 @@ const FIELDS = [
   'noise', 'noiseN', 'anchor', 'eventSince', 'eventBase', 'restartTs',
 ] as const;
 
+/** Fields that hold event times (ms, NaN for none). */
+const TIMES = new Set<string>(['lastTs', 'warmUntil', 'firstTs', 't0', 't1', 'anchor', 'eventSince', 'restartTs']);
+
 /** Per-series interval state; entry i belongs to catalog series i. */
 export class IntervalState {
   /** Event time of the series' last point (NaN before the first), and its U. */
@@ -136,17 +140,21 @@ export class IntervalState {
     }
   }
 
-  /** The first `count` entries of every array (copies), for a checkpoint. */
-  snapshot(count: number): Record<string, Float64Array | Int32Array> {
-    const out: Record<string, Float64Array | Int32Array> = {};
-    for (const k of FIELDS) out[k] = this[k].slice(0, count);
+  /** The first `count` entries of every array (copies), for a checkpoint; event times packed when that is exact. */
+  snapshot(count: number): Record<string, Float64Array | Int32Array | PackedTimes> {
+    const out: Record<string, Float64Array | Int32Array | PackedTimes> = {};
+    for (const k of FIELDS) out[k] = TIMES.has(k) ? packTimes(this[k].slice(0, count) as Float64Array) : this[k].slice(0, count);
     return out;
   }
 
-  load(saved: Record<string, Float64Array | Int32Array>): void {
-    this.ensure(saved.lastTs!.length);
+  load(saved: Record<string, Float64Array | Int32Array | PackedTimes>): void {
+    const lastTs = unpackTimes(saved.lastTs as Float64Array | PackedTimes);
+    this.ensure(lastTs.length);
     // A field missing from an older checkpoint keeps its initial value.
-    for (const k of FIELDS) if (saved[k]) this[k].set(saved[k]);
+    for (const k of FIELDS) {
+      const v = saved[k];
+      if (v) this[k].set(v instanceof Int32Array ? v : unpackTimes(v));
+    }
   }
 }
 

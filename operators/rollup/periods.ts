@@ -1,5 +1,5 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
-import { grown } from '../../engine/typedArrays.js';
+import { grown, narrowFloats, widenFloats, type NarrowFloats } from '../../engine/typedArrays.js';
 import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
@@ -31,9 +31,13 @@ export interface PeriodsListener {
   late(row: number, periodStart: number): void;
 }
 
-/** Saved form: only the cells in use, packed; v8-serialisable. */
+/**
+ * Saved form: only the cells in use, packed; v8-serialisable. Samples (values, max) are
+ * saved as Float32 where that is exact (RSS in pages below 64 GiB), and the fence of the outlier rule (lo, hi, extraSum, extraKept) only for
+ * cells that have more than `keep` samples, in cell order: the rest never read it.
+ */
 interface Saved {
-  v: 1;
+  v: 1 | 2;
   period: number;
   slots: number;
   keep: number;
@@ -41,9 +45,9 @@ interface Saved {
   newest: number;
   slotPeriod: Float64Array;
   members: Int32Array[];
-  count: Int32Array; max: Float64Array; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
+  count: Int32Array; max: Float64Array | NarrowFloats; pidTs: Float64Array; pidLast: Int32Array; pidFirst: Int32Array;
   pidMulti: Uint8Array; extraSum: Float64Array; extraKept: Int32Array; lo: Float64Array; hi: Float64Array;
-  values: Float64Array;
+  values: Float64Array | NarrowFloats;
   lastPid: Int32Array;
 }
 
@@ -280,42 +284,50 @@ export class Periods {
 
   checkpoint(): Saved {
     const { slots: S, keep: K } = this.config;
-    let cells = 0, stored = 0;
+    let cells = 0, stored = 0, fenced = 0;
     for (let slot = 0; slot < S; slot++) {
       for (let j = 0; j < this.memberCount[slot]!; j++) {
+        const c = this.count[this.members[slot]![j]! * S + slot]!;
         cells++;
-        stored += Math.min(this.count[this.members[slot]![j]! * S + slot]!, K);
+        stored += Math.min(c, K);
+        if (c > K) fenced++;
       }
     }
+    const max = new Float64Array(cells), values = new Float64Array(stored);
     const saved: Saved = {
-      v: 1, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
+      v: 2, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
       slotPeriod: this.slotPeriod.slice(),
       members: Array.from({ length: S }, (_, slot) => this.members[slot]!.slice(0, this.memberCount[slot]!)),
-      count: new Int32Array(cells), max: new Float64Array(cells), pidTs: new Float64Array(cells),
+      count: new Int32Array(cells), max, pidTs: new Float64Array(cells),
       pidLast: new Int32Array(cells), pidFirst: new Int32Array(cells), pidMulti: new Uint8Array(cells),
-      extraSum: new Float64Array(cells), extraKept: new Int32Array(cells), lo: new Float64Array(cells), hi: new Float64Array(cells),
-      values: new Float64Array(stored), lastPid: this.lastPid.slice(0, this.capacity),
+      extraSum: new Float64Array(fenced), extraKept: new Int32Array(fenced), lo: new Float64Array(fenced), hi: new Float64Array(fenced),
+      values, lastPid: this.lastPid.slice(0, this.capacity),
     };
-    let at = 0, v = 0;
+    let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       for (const s of saved.members[slot]!) {
         const cell = s * S + slot;
         saved.count[at] = this.count[cell]!;
-        saved.max[at] = this.max[cell]!;
+        max[at] = this.max[cell]!;
         saved.pidTs[at] = this.pidTs[cell]!;
         saved.pidLast[at] = this.pidLast[cell]!;
         saved.pidFirst[at] = this.pidFirst[cell]!;
         saved.pidMulti[at] = this.pidMulti[cell]!;
-        saved.extraSum[at] = this.extraSum[cell]!;
-        saved.extraKept[at] = this.extraKept[cell]!;
-        saved.lo[at] = this.lo[cell]!;
-        saved.hi[at] = this.hi[cell]!;
+        if (this.count[cell]! > K) {
+          saved.extraSum[f] = this.extraSum[cell]!;
+          saved.extraKept[f] = this.extraKept[cell]!;
+          saved.lo[f] = this.lo[cell]!;
+          saved.hi[f] = this.hi[cell]!;
+          f++;
+        }
         const k = Math.min(this.count[cell]!, K);
-        saved.values.set(this.values.subarray(cell * K, cell * K + k), v);
+        values.set(this.values.subarray(cell * K, cell * K + k), v);
         v += k;
         at++;
       }
     }
+    saved.values = narrowFloats(values);
+    saved.max = narrowFloats(max);
     return saved;
   }
 
@@ -323,7 +335,7 @@ export class Periods {
   restore(state: unknown): boolean {
     const s = state as Saved;
     const { period, slots: S, keep: K } = this.config;
-    if (s?.v !== 1 || s.period !== period || s.slots !== S || s.keep !== K) return false;
+    if ((s?.v !== 1 && s?.v !== 2) || s.period !== period || s.slots !== S || s.keep !== K) return false;
     let most = s.lastPid.length;
     for (const m of s.members) for (const id of m) most = Math.max(most, id + 1);
     this.ensure(most);
@@ -332,7 +344,8 @@ export class Periods {
     this.slotPeriod.set(s.slotPeriod);
     this.lastPid.fill(-1);
     this.lastPid.set(s.lastPid);
-    let at = 0, v = 0;
+    const max = widenFloats(s.max), values = widenFloats(s.values);
+    let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
       const list = s.members[slot]!;
       const own = new Int32Array(Math.max(64, list.length));
@@ -342,17 +355,25 @@ export class Periods {
       for (const id of list) {
         const cell = id * S + slot;
         this.count[cell] = s.count[at]!;
-        this.max[cell] = s.max[at]!;
+        this.max[cell] = max[at]!;
         this.pidTs[cell] = s.pidTs[at]!;
         this.pidLast[cell] = s.pidLast[at]!;
         this.pidFirst[cell] = s.pidFirst[at]!;
         this.pidMulti[cell] = s.pidMulti[at]!;
-        this.extraSum[cell] = s.extraSum[at]!;
-        this.extraKept[cell] = s.extraKept[at]!;
-        this.lo[cell] = s.lo[at]!;
-        this.hi[cell] = s.hi[at]!;
+        // Version 1 saved the fence of every cell, version 2 only of those past `keep`.
+        if (s.v === 1 || s.count[at]! > K) {
+          const g = s.v === 1 ? at : f++;
+          this.extraSum[cell] = s.extraSum[g]!;
+          this.extraKept[cell] = s.extraKept[g]!;
+          this.lo[cell] = s.lo[g]!;
+          this.hi[cell] = s.hi[g]!;
+        } else {
+          // Nothing past `keep` yet: no sum beyond it, and no fence until it is computed.
+          this.extraSum[cell] = 0;
+          this.extraKept[cell] = 0;
+        }
         const k = Math.min(s.count[at]!, K);
-        this.values.set(s.values.subarray(v, v + k), cell * K);
+        this.values.set(values.subarray(v, v + k), cell * K);
         v += k;
         at++;
       }

@@ -1,4 +1,4 @@
-import { grown } from '../../engine/typedArrays.js';
+import { grown, narrowFloats, packTimes, unpackTimes, widenFloats, type NarrowFloats, type PackedTimes } from '../../engine/typedArrays.js';
 
 /** What `RecentSamples.see` found for a sample. */
 export const enum Seen {
@@ -14,14 +14,14 @@ export const enum Seen {
 const FIRST_SLOTS = 4;
 const MAX_SLOTS = 64;
 
-/** Saved form (v8-serialisable). */
+/** Saved form (v8-serialisable); from version 3, times packed and values narrowed when that is exact. */
 interface Saved {
-  v: 2;
+  v: 2 | 3;
   slots: number;
   last: Float64Array;
   head: Uint8Array;
-  ts: Float64Array;
-  value: Float64Array;
+  ts: Float64Array | PackedTimes;
+  value: Float64Array | NarrowFloats;
   spilled: [number, [number, number][]][];
 }
 
@@ -195,8 +195,8 @@ export class RecentSamples {
   checkpoint(count: number): Saved {
     const n = Math.min(count, this.capacity);
     return {
-      v: 2, slots: this.slots, last: this.last.slice(0, n), head: this.head.slice(0, n),
-      ts: this.ts.slice(0, n * this.slots), value: this.value.slice(0, n * this.slots),
+      v: 3, slots: this.slots, last: this.last.slice(0, n), head: this.head.slice(0, n),
+      ts: packTimes(this.ts.slice(0, n * this.slots)), value: narrowFloats(this.value.slice(0, n * this.slots)),
       spilled: [...this.spilled].map(([start, slice]) => [start, [...slice]]),
     };
   }
@@ -212,8 +212,8 @@ export class RecentSamples {
     this.ensure(n);
     this.last.set(state.last);
     this.head.set(state.head);
-    this.ts.set(state.ts);
-    this.value.set(state.value);
+    this.ts.set(unpackTimes(state.ts));
+    this.value.set(widenFloats(state.value));
     this.spilled = new Map(state.spilled.map(([start, slice]) => [start, new Map(slice)]));
   }
 

@@ -77,6 +77,48 @@ describe('Gaussian models', () => {
     expect(other.size).toBe(0);
   });
 
+  it('stores past days in Float32 to within 1e-6 of an exact fit, and takes a checkpoint of the earlier Float64 form', () => {
+    const g = new GaussianModels(30 * DAY, 24);
+    const m = g.model('r|a|eu|c1');
+    const us: number[] = [], dus: number[][] = Array.from({ length: 24 }, () => []);
+    let x = 12345;
+    const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let h = 0; h < 24 * 40; h++) {
+      for (let q = 0; q < 50; q++) {
+        const u = 3e9 + 2e8 * rand() + 1e6 * h, du = 1e6 * (rand() - 0.45);
+        g.add(m, h * 3_600_000, u, du, h % 24);
+        // The window at hour 40 * 24 - 1 holds days 10 to 39.
+        if (h >= 24 * 10) { us.push(u); dus[h % 24]!.push(du); }
+      }
+    }
+    const t = (24 * 40 - 1) * 3_600_000;
+    const out = g.params(m, t, 5, emptyParams());
+    const [mu1, s1] = meanSd(us), [mu2, s2] = meanSd(dus[5]!);
+    expect(out.nU).toBe(us.length);
+    expect(out.nD).toBe(dus[5]!.length);
+    expect(Math.abs(out.mu1 / mu1 - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(out.sigma1 / s1 - 1)).toBeLessThan(1e-6);
+    expect(Math.abs(out.mu2 - mu2) / s2).toBeLessThan(1e-6);
+    expect(Math.abs(out.sigma2 / s2 - 1)).toBeLessThan(1e-6);
+    // The earlier form: every slot's count, sum and sum of squares in Float64.
+    const width = 3 + 3 * 24;
+    const sums = new Float64Array(SLOTS * width), epochs = new Float64Array(SLOTS).fill(-1);
+    const day = (e: number, k: number, vals: number[]) => {
+      epochs[e % SLOTS] = e;
+      const o = (e % SLOTS) * width + k;
+      for (const v of vals) { sums[o]! += 1; sums[o + 1]! += v; sums[o + 2]! += v * v; }
+    };
+    day(3, 0, [0, 10, 20]);
+    day(4, 0, [30, 40]);
+    day(4, 3, [1, 2, 3]);
+    const old = new GaussianModels(30 * DAY, 24);
+    old.restore({ window: 30 * DAY, phases: 24, keys: ['c|x'], sums, epochs, refs: new Float64Array([100]) });
+    expect(old.params(0, 4 * DAY, 0, emptyParams())).toMatchObject({ nU: 5, mu1: 120, nD: 3, mu2: 2 });
+    // The newest slot stays open and takes more points.
+    old.add(0, 4 * DAY + 1, 150, 4, 0);
+    expect(old.params(0, 4 * DAY + 1, 0, emptyParams())).toMatchObject({ nU: 6, mu1: 125, nD: 4, mu2: 2.5 });
+  });
+
   it('refuses a window or phase count that cannot work', () => {
     expect(() => new GaussianModels(0)).toThrow(/window/);
     expect(() => new GaussianModels(DAY, 0)).toThrow(/phases/);

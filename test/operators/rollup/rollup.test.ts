@@ -5,6 +5,7 @@ import type { MemoryStore } from '../../../engine/memoryStore.js';
 import type { RollupBatch } from '../../../engine/telemetry/rollup.js';
 import type { SampleBatch } from '../../../engine/telemetry/schema.js';
 import { SeriesCatalog } from '../../../engine/telemetry/series.js';
+import { widenFloats, type NarrowFloats } from '../../../engine/typedArrays.js';
 import { rollup, type RollupOptions } from '../../../operators/rollup/rollup.js';
 import { batchOf, testContext, type Row } from '../../helpers/samples.js';
 
@@ -146,9 +147,9 @@ describe('rollup', () => {
     expect(out).toHaveLength(48);
     expect(env.metrics.total('periods_closed')).toBe(45);
     expect(env.deadLetter.rejections.map((r) => r.reason)).toEqual(['late']);
-    const saved = op.checkpoint() as { periods: { members: Int32Array[]; values: Float64Array } };
+    const saved = op.checkpoint() as { periods: { members: Int32Array[]; values: Float64Array | NarrowFloats } };
     expect(saved.periods.members.map((m) => m.length)).toEqual([2, 2, 2]);
-    expect(saved.periods.values.length).toBe(6);
+    expect(widenFloats(saved.periods.values).length).toBe(6);
   });
 
   it('writes every period to the store and expires what is older than the retention', async () => {
@@ -162,11 +163,13 @@ describe('rollup', () => {
     expect(store.rollups.get(T0 + 99_000)!.mean[0]).toBe(99);
   });
 
-  it('resumes from a checkpoint: two halves give the rollups of one whole run', async () => {
+  // 5-minute samples in whole MB (saved as Float32), and 1-minute samples of any byte
+  // count (Float64), past `keep` in a period, so that the outlier fence is saved too.
+  it.each([[5, 0], [1, 0.5]])('resumes from a checkpoint: two halves give the rollups of one whole run (samples every %i min)', async (every, odd) => {
     const rows: Row[] = [];
-    for (let m = 0; m < 6 * 60; m += 5) {
+    for (let m = 0; m < 6 * 60; m += every) {
       for (const host of ['a', 'b', 'c']) {
-        rows.push({ ts: T0 + m * MIN, host, component: 'svc', rss: (host === 'b' && m % 45 === 0 ? 5000 : 1000 + m) * MB, pid: m < 100 || m >= 300 ? 1 : 2 });
+        rows.push({ ts: T0 + m * MIN, host, component: 'svc', rss: (host === 'b' && m % 45 === 0 ? 5000 : 1000 + m) * MB + odd, pid: m < 100 || m >= 300 ? 1 : 2 });
       }
     }
     // Batches with a 10-minute watermark, as the watermark operator would stamp them.
@@ -179,7 +182,7 @@ describe('rollup', () => {
       return out;
     };
     const whole = await run(batches(0, rows.length));
-    const half = 190; // mid-period, so an open period crosses the cut
+    const half = Math.round(190 * (5 / every)); // mid-period, so an open period crosses the cut
     const first = await run(batches(0, half));
     const catalog = new SeriesCatalog();
     catalog.restore(deserialize(serialize(first.ctx.catalog.checkpoint())));

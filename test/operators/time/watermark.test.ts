@@ -1,6 +1,7 @@
 import { firstValueFrom, from, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { floatColumn, type SampleBatch } from '../../../engine/telemetry/schema.js';
+import { unpackTimes, type PackedTimes } from '../../../engine/typedArrays.js';
 import { watermark } from '../../../operators/time/watermark.js';
 import { batchOf, testContext } from '../../helpers/samples.js';
 
@@ -57,10 +58,10 @@ describe('watermark', () => {
   it('forgets samples once the watermark has passed them, keeping state bounded', async () => {
     const batches = Array.from({ length: 200 }, (_, k) => batchOf([{ ts: k * 5 * MIN, host: 'a', component: 'c', rss: k }]));
     const { op } = await run(batches);
-    const state = op.checkpoint() as { recent: { slots: number; ts: Float64Array; spilled: unknown[] } };
+    const state = op.checkpoint() as { recent: { slots: number; ts: Float64Array | PackedTimes; spilled: unknown[] } };
     // Three samples a series are live (10 minutes of 5-minute samples): the ring never grows past its first 4 slots.
     expect(state.recent.slots).toBe(4);
-    expect(state.recent.ts.length).toBe(4);
+    expect(unpackTimes(state.recent.ts).length).toBe(4);
     expect(state.recent.spilled).toEqual([]);
   });
 
