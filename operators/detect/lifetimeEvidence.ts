@@ -7,11 +7,12 @@ import { grown } from './grow.js';
  * Healthy processes do not: what one lifetime shows (a buffer, a shift, the tail of a
  * warm-up) is not there again in the next.
  *
- * Per series: the z (growth over the day rule's sigma, 0 when the rule's other tests
- * failed) of the latest judgement in the current lifetime, and the z of the last two
- * lifetimes that ended showing growth. When a lifetime ends (a restart) its last z is
- * kept if it reached `zMin`; a lifetime that was judged and did not grow breaks the
- * chain; one too short to be judged leaves it as it was. The current lifetime's z
+ * Per series: the z (growth over the day rule's sigma, 0 when growth was too small or
+ * not recent) of the latest judgement in the current lifetime, and the z of the last
+ * two lifetimes that ended showing growth. A judgement its peers held back notes
+ * nothing: growth they share says nothing about the process's own. When a lifetime ends
+ * (a restart) its last z is kept if it reached `zMin`; a lifetime that was judged and
+ * did not grow breaks the chain; one too short to be judged leaves it as it was. The current lifetime's z
  * pooled with the kept ones (Stouffer: the sum over the square root of the count) may
  * then stand for the report rule's z, once at least two lifetimes count and the current
  * one reaches `zMin` itself.
@@ -32,7 +33,7 @@ export class LifetimeEvidence {
     this.earlier = grown(this.earlier, need);
   }
 
-  /** The report rule judged series `id` now; z is 0 when a test other than z failed. */
+  /** The report rule judged series `id` now; z is 0 when growth was too small or not recent. */
   note(id: number, z: number): void {
     this.current[id] = z;
   }

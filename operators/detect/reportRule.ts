@@ -136,7 +136,7 @@ export class GrowthJudge {
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
     const scale = ahead < d ? ahead / d : 1;
-    const lives = this.lives;
+    const lives = this.lives, noted = lives.current[id]!;
     // From here on the lifetime's evidence learns what each judgement showed (0: no growth of its own).
     lives.note(id, 0);
     // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
@@ -165,7 +165,11 @@ export class GrowthJudge {
       const shared = this.sharedGrowth(id, p, Math.min(d, Math.ceil(ahead / 2)));
       // Peers that grew for real make it an event (the interval starts after it); peers that only
       // drifted a little hold the report back without throwing the interval away.
-      if (shared.peers >= rp.peerShare * shared.own) return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+      if (shared.peers >= rp.peerShare * shared.own) {
+        // What its peers share says nothing about this lifetime's own growth: the z noted before stands.
+        lives.note(id, noted);
+        return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+      }
     }
     lives.note(id, z);
     return alone || lives.pooled(id, z) >= rp.growthZ ? Verdict.report : Verdict.notYet;
