@@ -8,11 +8,13 @@ import { grown } from './grow.js';
  * warm-up) is not there again in the next.
  *
  * Per series: the z (growth over the day rule's sigma, 0 when growth was too small or
- * not recent) of the latest judgement in the current lifetime, and the z of the last
- * two lifetimes that ended showing growth. A judgement its peers held back notes
- * nothing: growth they share says nothing about the process's own. When a lifetime ends
- * (a restart) its last z is kept if it reached `zMin`; a lifetime that was judged and
- * did not grow breaks the chain; one too short to be judged leaves it as it was. The current lifetime's z
+ * not recent) of the latest judgement in the current lifetime, with its period and the
+ * shift of its peer comparison, and the z of the last two lifetimes that ended showing
+ * growth. When a lifetime ends (a restart) its last z is kept if it reached `zMin` and
+ * the peers did not grow with it (asked then, once per lifetime, rather than at every
+ * judgement: GrowthJudge.endLifetime); growth they share says nothing about the
+ * process's own, so such a lifetime counts as not judged. A lifetime that was judged
+ * and did not grow breaks the chain; one too short to be judged leaves it as it was. The current lifetime's z
  * pooled with the kept ones (Stouffer: the sum over the square root of the count) may
  * then stand for the report rule's z, once at least two lifetimes count and the current
  * one reaches `zMin` itself.
@@ -20,6 +22,9 @@ import { grown } from './grow.js';
 export class LifetimeEvidence {
   /** Per series: z of the latest judgement of the current lifetime (NaN: not judged yet). */
   current = new Float32Array(0);
+  /** Per series: period of that judgement, and the shift (periods) its peers are compared over. */
+  at = new Int32Array(0);
+  shift = new Uint8Array(0);
   /** Per series: z of the last and the last-but-one lifetime that grew (0: none). */
   last = new Float32Array(0);
   earlier = new Float32Array(0);
@@ -29,13 +34,17 @@ export class LifetimeEvidence {
   ensure(need: number): void {
     if (need <= this.current.length) return;
     this.current = grown(this.current, need, NaN);
+    this.at = grown(this.at, need);
+    this.shift = grown(this.shift, need);
     this.last = grown(this.last, need);
     this.earlier = grown(this.earlier, need);
   }
 
-  /** The report rule judged series `id` now; z is 0 when growth was too small or not recent. */
-  note(id: number, z: number): void {
+  /** The report rule judged series `id` at period p; z is 0 when growth was too small or not recent. */
+  note(id: number, z: number, p = 0, shift = 0): void {
     this.current[id] = z;
+    this.at[id] = p;
+    this.shift[id] = shift;
   }
 
   /** Series `id` restarted: its lifetime's evidence is kept, drops the chain, or (never judged) changes nothing. */
@@ -59,13 +68,18 @@ export class LifetimeEvidence {
     return b > 0 ? (z + a + b) / Math.sqrt(3) : (z + a) / Math.SQRT2;
   }
 
-  checkpoint(count: number): { current: Float32Array; last: Float32Array; earlier: Float32Array } {
-    return { current: this.current.slice(0, count), last: this.last.slice(0, count), earlier: this.earlier.slice(0, count) };
+  checkpoint(count: number): { current: Float32Array; at: Int32Array; shift: Uint8Array; last: Float32Array; earlier: Float32Array } {
+    return {
+      current: this.current.slice(0, count), at: this.at.slice(0, count), shift: this.shift.slice(0, count),
+      last: this.last.slice(0, count), earlier: this.earlier.slice(0, count),
+    };
   }
 
   restore(state: ReturnType<LifetimeEvidence['checkpoint']>): void {
     this.ensure(state.current.length);
     this.current.set(state.current);
+    this.at.set(state.at);
+    this.shift.set(state.shift);
     this.last.set(state.last);
     this.earlier.set(state.earlier);
   }

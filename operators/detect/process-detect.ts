@@ -182,7 +182,7 @@ export class ProcessDetector implements Checkpointable {
       if (code === SKIP || code === Move.event) continue;
       const id = series[i]!, u = mean[i]!;
       if (code === Move.restart || code === Move.warming) {
-        if (code === Move.restart) this.lives.end(id);
+        if (code === Move.restart) judge.endLifetime(id);
         track.streak[id] = 0;
         if (track.isOpen(id)) this.quiet(id, ts, Quiet.restart, at, out);
         continue;

@@ -136,7 +136,7 @@ export class GrowthJudge {
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
     const scale = ahead < d ? ahead / d : 1;
-    const lives = this.lives, noted = lives.current[id]!;
+    const lives = this.lives;
     // From here on the lifetime's evidence learns what each judgement showed (0: no growth of its own).
     lives.note(id, 0);
     // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
@@ -161,18 +161,29 @@ export class GrowthJudge {
     const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
     const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
     if (!(recent >= rp.recentShare * expected)) return Verdict.notYet;
-    if (rp.peerShare > 0) {
-      const shared = this.sharedGrowth(id, p, Math.min(d, Math.ceil(ahead / 2)));
-      // Peers that grew for real make it an event (the interval starts after it); peers that only
-      // drifted a little hold the report back without throwing the interval away.
-      if (shared.peers >= rp.peerShare * shared.own) {
-        // What its peers share says nothing about this lifetime's own growth: the z noted before stands.
-        lives.note(id, noted);
-        return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
-      }
+    const shift = Math.min(d, Math.ceil(ahead / 2));
+    // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
+    lives.note(id, z, p, shift);
+    if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return Verdict.notYet;
+    if (!(rp.peerShare > 0)) return Verdict.report;
+    const shared = this.sharedGrowth(id, p, shift);
+    if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
+    // Peers that grew for real make it an event (the interval starts after it); peers that only
+    // drifted a little hold the report back without throwing the interval away.
+    return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+  }
+
+  /**
+   * Series `id` restarted: its lifetime's last judgement, if it showed growth, is kept as
+   * evidence unless its peers grew with it then (the lifetime then counts as not judged).
+   */
+  endLifetime(id: number): void {
+    const lives = this.lives, z = lives.current[id]!;
+    if (z >= lives.zMin && this.rp.peerShare > 0) {
+      const shared = this.sharedGrowth(id, lives.at[id]!, lives.shift[id]!);
+      if (shared.peers >= this.rp.peerShare * shared.own) lives.current[id] = NaN;
     }
-    lives.note(id, z);
-    return alone || lives.pooled(id, z) >= rp.growthZ ? Verdict.report : Verdict.notYet;
+    lives.end(id);
   }
 
   /**

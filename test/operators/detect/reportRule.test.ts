@@ -97,10 +97,16 @@ describe('report rule', () => {
     // The others drift up 1%, more than a quarter of its 3%: wait.
     const drift = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))));
     expect(drift.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
-    // Held back by its peers, the judgement tells the lifetime's evidence nothing: what it had stands.
+    // A lifetime whose last judgement its peers held back is no evidence when it ends (the
+    // chain kept from before stands); one whose growth was its own is.
     drift.evidence.note(0, 3);
+    drift.evidence.end(0);
     expect(drift.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
-    expect(drift.evidence.current[0]).toBe(3);
+    drift.endLifetime(0);
+    expect(drift.evidence.last[0]).toBe(3);
+    expect(own.judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
+    own.endLifetime(0);
+    expect(own.evidence.last[0]).toBeGreaterThan(5);
     expect(setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))), { ...RP, peerShare: 0 })
       .judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
   });
