@@ -14,17 +14,17 @@ import { grown } from './grow.js';
  * the peers did not grow with it (asked then, once per lifetime, rather than at every
  * judgement: GrowthJudge.endLifetime); growth they share says nothing about the
  * process's own, so such a lifetime counts as not judged. A lifetime that was judged
- * and did not grow breaks the chain; one too short to be judged leaves it as it was. The current lifetime's z
- * pooled with the kept ones (Stouffer: the sum over the square root of the count) may
- * then stand for the report rule's z, once at least two lifetimes count and the current
- * one reaches `zMin` itself.
+ * and did not grow breaks the chain; one too short to be judged leaves it as it was.
+ * The current lifetime's z pooled with the kept ones (Stouffer: the sum over the square
+ * root of the count) may then stand for the report rule's z, once at least two
+ * lifetimes count and the current one reaches `zMin` itself.
  */
 export class LifetimeEvidence {
   /** Per series: z of the latest judgement of the current lifetime (NaN: not judged yet). */
   current = new Float32Array(0);
   /** Per series: period of that judgement, and the shift (periods) its peers are compared over. */
-  at = new Int32Array(0);
-  shift = new Uint8Array(0);
+  at = new Float64Array(0);
+  shift = new Uint16Array(0);
   /** Per series: z of the last and the last-but-one lifetime that grew (0: none). */
   last = new Float32Array(0);
   earlier = new Float32Array(0);
@@ -68,7 +68,7 @@ export class LifetimeEvidence {
     return b > 0 ? (z + a + b) / Math.sqrt(3) : (z + a) / Math.SQRT2;
   }
 
-  checkpoint(count: number): { current: Float32Array; at: Int32Array; shift: Uint8Array; last: Float32Array; earlier: Float32Array } {
+  checkpoint(count: number): { current: Float32Array; at: Float64Array; shift: Uint16Array; last: Float32Array; earlier: Float32Array } {
     return {
       current: this.current.slice(0, count), at: this.at.slice(0, count), shift: this.shift.slice(0, count),
       last: this.last.slice(0, count), earlier: this.earlier.slice(0, count),

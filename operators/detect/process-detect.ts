@@ -321,6 +321,7 @@ export class ProcessDetector implements Checkpointable {
     this.s = new IntervalState();
     this.ring = null;
     this.judge = null;
+    this.lives = new LifetimeEvidence(Infinity);
     this.warm = null;
     this.fc = null;
     this.groups = new ModelGroups(this.ms.model_window);
