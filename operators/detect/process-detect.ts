@@ -8,6 +8,7 @@ import { AlertTrack } from './alertTrack.js';
 import { Quiet, resolutionReason } from './alertText.js';
 import type { ModelParams } from './gaussianModels.js';
 import { DEFAULT_PATTERN_PARAMS } from './growthPattern.js';
+import { LifetimeEvidence } from './lifetimeEvidence.js';
 import { ModelGroups } from './modelGroups.js';
 import { PeerIndex } from './peerGrowth.js';
 import { PeriodRing } from './periodRing.js';
@@ -56,6 +57,7 @@ export class ProcessDetector implements Checkpointable {
   private groups: ModelGroups;
   private peers = new PeerIndex();
   private judge: GrowthJudge | null = null;
+  private lives = new LifetimeEvidence(Infinity);
   private book: AlertBook;
   private track = new AlertTrack();
   private warm: WarmupCurve | null = null;
@@ -90,7 +92,8 @@ export class ProcessDetector implements Checkpointable {
     this.ring = new PeriodRing(set.slots);
     this.groups = new ModelGroups(this.ms.model_window, set.cycle);
     this.peers = new PeerIndex();
-    this.judge = new GrowthJudge(this.rp, this.ring, this.peers, this.s);
+    this.lives = new LifetimeEvidence(this.rp.lifetimeZ);
+    this.judge = new GrowthJudge(this.rp, this.ring, this.peers, this.s, this.lives);
     this.warm = set.warmup ? new WarmupCurve(set.warmup) : null;
     this.fc = {
       catalog: this.ctx.catalog, state: this.s, ring: this.ring, period, cycle: set.cycle,
@@ -102,6 +105,7 @@ export class ProcessDetector implements Checkpointable {
     this.s.ensure(need);
     this.ring!.ensure(need);
     this.judge!.ensure(need, this.groups.size + 1);
+    this.lives.ensure(need);
     this.warm?.ensure(this.groups.size + 1);
     this.groups.ensure(need);
     this.track.ensure(need);
@@ -178,6 +182,7 @@ export class ProcessDetector implements Checkpointable {
       if (code === SKIP || code === Move.event) continue;
       const id = series[i]!, u = mean[i]!;
       if (code === Move.restart || code === Move.warming) {
+        if (code === Move.restart) judge.endLifetime(id);
         track.streak[id] = 0;
         if (track.isOpen(id)) this.quiet(id, ts, Quiet.restart, at, out);
         continue;
@@ -289,6 +294,7 @@ export class ProcessDetector implements Checkpointable {
       interval: this.period ? this.s.snapshot(count) : null,
       ring: this.ring ? this.ring.checkpoint(count) : null,
       judge: this.judge ? this.judge.checkpoint(count, this.groups.size) : null,
+      lives: this.period ? this.lives.checkpoint(count) : null,
       models: this.groups.models.checkpoint(),
       warmup: this.warm ? this.warm.checkpoint(this.groups.size) : null,
       peers: this.peers.checkpoint(),
@@ -307,6 +313,7 @@ export class ProcessDetector implements Checkpointable {
     this.s.load(st.interval);
     this.ring!.restore(st.ring);
     this.judge!.restore(st.judge);
+    if (st.lives) this.lives.restore(st.lives);
     this.warm?.restore(st.warmup ?? undefined);
     this.track.restore(st as ReturnType<AlertTrack['checkpoint']>);
     this.book.restore(st.book);
@@ -318,6 +325,7 @@ export class ProcessDetector implements Checkpointable {
     this.s = new IntervalState();
     this.ring = null;
     this.judge = null;
+    this.lives = new LifetimeEvidence(Infinity);
     this.warm = null;
     this.fc = null;
     this.groups = new ModelGroups(this.ms.model_window);

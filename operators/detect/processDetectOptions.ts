@@ -29,6 +29,8 @@ export interface ProcessDetectOptions {
   recent_share: number;
   /** Not reported while the median host-mate or cluster peer grew by this share of the process's growth (0: off). */
   peer_share: number;
+  /** Least sigmas of growth in each of two or more lifetimes (restart to restart) that may pool to growth_z (0: off). */
+  lifetime_z: number;
   /** Reset T0 when fewer than this share of the interval's steps rose. */
   epsilon: number;
   /** A step rose when dU exceeds rose_k sigmas of the series' own period-to-period noise. */
@@ -65,6 +67,7 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   growth_z: 5,
   recent_share: 0.25,
   peer_share: 0.25,
+  lifetime_z: 2,
   epsilon: 0.2,
   rose_k: 0,
   difference: 'absolute',
@@ -101,6 +104,7 @@ export const PROCESS_DETECT_SCHEMA = {
     growth_z: { type: 'number', minimum: 0, default: D.growth_z },
     recent_share: { type: 'number', minimum: 0, default: D.recent_share },
     peer_share: { type: 'number', minimum: 0, default: D.peer_share },
+    lifetime_z: { type: 'number', minimum: 0, default: D.lifetime_z },
     epsilon: { type: 'number', minimum: 0, maximum: 1, default: D.epsilon },
     rose_k: { type: 'number', minimum: 0, default: D.rose_k },
     difference: { enum: ['absolute', 'relative'], default: D.difference },
@@ -204,6 +208,7 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
       growthZ: o.growth_z ?? D.growth_z,
       recentShare: o.recent_share ?? D.recent_share,
       peerShare: o.peer_share ?? D.peer_share,
+      lifetimeZ: (o.lifetime_z ?? D.lifetime_z) > 0 ? (o.lifetime_z ?? D.lifetime_z) : Infinity,
     },
     warmup: (o.learn_warmup ?? D.learn_warmup) ? {
       horizon: Math.max(1, Math.ceil(ms.warmup_max / period)),

@@ -1,4 +1,5 @@
 import { grown } from './grow.js';
+import type { LifetimeEvidence } from './lifetimeEvidence.js';
 import type { PeerIndex } from './peerGrowth.js';
 import { stitchedGrowth } from './peerGrowth.js';
 import type { PeriodRing } from './periodRing.js';
@@ -28,6 +29,8 @@ import { ABS_TO_SIGMA, type IntervalState } from './suspiciousInterval.js';
  *   fail it;
  * - the median host-mate, and the median process of its model group, must not have grown
  *   by `peerShare` of its own growth over the same days (see peerGrowth.ts).
+ * A process that restarts often may pass with less than `growthZ` sigmas when earlier
+ * lifetimes grew too, every other test passing (lifetimeEvidence.ts).
  */
 export interface ReportParams {
   /** Length of a period, ms. */
@@ -44,6 +47,8 @@ export interface ReportParams {
   readonly recentShare: number;
   /** 0 turns the peer check off. */
   readonly peerShare: number;
+  /** Least z of a lifetime whose growth is pooled with other lifetimes' (Infinity: never pooled). */
+  readonly lifetimeZ: number;
 }
 
 export const Verdict = { notYet: 0, report: 1, shared: 2 } as const;
@@ -80,6 +85,7 @@ export class GrowthJudge {
   constructor(
     private readonly rp: ReportParams, private readonly ring: PeriodRing,
     private readonly peers: PeerIndex, private readonly state: IntervalState,
+    private readonly lives: LifetimeEvidence,
   ) {
     this.scratch = new Float64Array(Math.max(ring.slots, rp.cycle));
   }
@@ -130,6 +136,9 @@ export class GrowthJudge {
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
     const scale = ahead < d ? ahead / d : 1;
+    const lives = this.lives;
+    // From here on the lifetime's evidence learns what each judgement showed (0: no growth of its own).
+    lives.note(id, 0);
     // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
     const quick = (ring.mean(id, p - pairs + 1, p) - ring.mean(id, p - pairs + 1 - lag, p - lag)) * scale;
     if (!(quick >= 0.5 * rp.minGrowth * head)) return Verdict.notYet;
@@ -140,18 +149,41 @@ export class GrowthJudge {
     const own = this.dayNoiseN[id]! >= DAY_NOISE_MIN ? this.dayNoise[id]!
       : this.peerNoiseN[model]! >= DAY_NOISE_MIN ? this.peerNoise[model]! * head : 0;
     const sigma = Math.max(sigmaStep * Math.sqrt(2 / d), own / Math.sqrt(3)) * Math.sqrt(pairs / d);
-    if (growth < rp.growthZ * sigma) return Verdict.notYet;
+    const z = growth / sigma;
+    // Short of growth_z, growth may still count when earlier lifetimes showed it too (lifetimeEvidence.ts).
+    const alone = z >= rp.growthZ;
+    if (!alone && !(z >= lives.zMin)) {
+      lives.note(id, z);
+      return Verdict.notYet;
+    }
     const recentPairs = ahead < d ? Math.ceil(ahead / 2) : d;
     const recentLag = ahead < d ? d : d * Math.max(1, Math.floor(lag / (2 * d)));
     const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
     const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
     if (!(recent >= rp.recentShare * expected)) return Verdict.notYet;
+    const shift = Math.min(d, Math.ceil(ahead / 2));
+    // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
+    lives.note(id, z, p, shift);
+    if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return Verdict.notYet;
     if (!(rp.peerShare > 0)) return Verdict.report;
-    const shared = this.sharedGrowth(id, p, Math.min(d, Math.ceil(ahead / 2)));
+    const shared = this.sharedGrowth(id, p, shift);
     if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
     // Peers that grew for real make it an event (the interval starts after it); peers that only
     // drifted a little hold the report back without throwing the interval away.
-    return shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+    return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+  }
+
+  /**
+   * Series `id` restarted: its lifetime's last judgement, if it showed growth, is kept as
+   * evidence unless its peers grew with it then (the lifetime then counts as not judged).
+   */
+  endLifetime(id: number): void {
+    const lives = this.lives, z = lives.current[id]!;
+    if (z >= lives.zMin && this.rp.peerShare > 0) {
+      const shared = this.sharedGrowth(id, lives.at[id]!, lives.shift[id]!);
+      if (shared.peers >= this.rp.peerShare * shared.own) lives.current[id] = NaN;
+    }
+    lives.end(id);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LifetimeEvidence } from '../../../operators/detect/lifetimeEvidence.js';
 import { PeerIndex } from '../../../operators/detect/peerGrowth.js';
 import { PeriodRing } from '../../../operators/detect/periodRing.js';
 import { GrowthJudge, Verdict, type ReportParams } from '../../../operators/detect/reportRule.js';
@@ -8,7 +9,7 @@ import { gauss } from './fleet.js';
 const H = 3_600_000;
 const RP: ReportParams = {
   period: H, cycle: 24, growthPoints: 72, minSpan: 30, minGrowth: 0.018, minGrowthBytes: 0,
-  growthZ: 5, recentShare: 0.25, peerShare: 0.25,
+  growthZ: 5, recentShare: 0.25, peerShare: 0.25, lifetimeZ: 2,
 };
 
 /** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */
@@ -21,9 +22,11 @@ function setup(n: number, periods: number, value: (i: number, p: number) => numb
     state.warmUntil[i] = -Infinity;
     for (let p = 0; p < periods; p++) ring.write(i, p, value(i, p));
   }
-  const judge = new GrowthJudge(rp, ring, peers, state);
+  const lives = new LifetimeEvidence(rp.lifetimeZ);
+  lives.ensure(n);
+  const judge = new GrowthJudge(rp, ring, peers, state, lives);
   judge.ensure(n, 1);
-  return judge;
+  return Object.assign(judge, { evidence: lives });
 }
 
 const cycle = (p: number) => 1000 * (1 + 0.08 * Math.sin((2 * Math.PI * p) / 24));
@@ -58,6 +61,22 @@ describe('report rule', () => {
     expect(judge.judge(0, 119, 0, 0, 1)).toBe(Verdict.notYet);
   });
 
+  it('reports growth short of growth_z only when an earlier lifetime grew too', () => {
+    // 5%/day from period 60 judged at 119 with a noise that puts it near 4 sigmas: alone it needs 5, pooled with a lifetime like it 5.4.
+    const judge = setup(1, 120, (_, p) => cycle(p) + (p >= 60 ? (50 * (p - 60)) / 24 : 0));
+    expect(judge.judge(0, 119, 0, 0, 90)).toBe(Verdict.notYet);
+    const z = judge.evidence.current[0]!;
+    expect(z).toBeGreaterThan(2);
+    expect(z).toBeLessThan(5);
+    // The process restarts; its next lifetime grows the same way.
+    judge.evidence.end(0);
+    expect(judge.judge(0, 119, 0, 0, 90)).toBe(Verdict.report);
+    // Twice the noise: below lifetime_z, and the chain is dropped when the lifetime ends so.
+    expect(judge.judge(0, 119, 0, 0, 180)).toBe(Verdict.notYet);
+    judge.evidence.end(0);
+    expect(judge.judge(0, 119, 0, 0, 90)).toBe(Verdict.notYet);
+  });
+
   it('holds back growth in the noise of a wandering series', () => {
     // Day-to-day wander of 3% (a random walk of daily levels): 5% growth over three days is not enough.
     const g = gauss(5);
@@ -78,6 +97,16 @@ describe('report rule', () => {
     // The others drift up 1%, more than a quarter of its 3%: wait.
     const drift = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))));
     expect(drift.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
+    // A lifetime whose last judgement its peers held back is no evidence when it ends (the
+    // chain kept from before stands); one whose growth was its own is.
+    drift.evidence.note(0, 3);
+    drift.evidence.end(0);
+    expect(drift.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
+    drift.endLifetime(0);
+    expect(drift.evidence.last[0]).toBe(3);
+    expect(own.judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
+    own.endLifetime(0);
+    expect(own.evidence.last[0]).toBeGreaterThan(5);
     expect(setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))), { ...RP, peerShare: 0 })
       .judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
   });
