@@ -71,6 +71,8 @@ interface DayRecord {
   bucket_rows: number;
   /** Checkpoint sizes taken at this day's boundary, by part (catalog, node id). */
   checkpoint: Record<string, number>;
+  /** Typed arrays each node's state holds in memory, at capacity (`state_bytes{part}`). */
+  held: Record<string, number>;
 }
 
 function memory(): NodeJS.MemoryUsage {
@@ -181,7 +183,11 @@ async function main(): Promise<void> {
   const record = async (day: number) => {
     const m = memory();
     const sizes: Record<string, number> = {};
-    for (const g of metrics.gauges()) if (g.name === 'checkpoint_bytes') sizes[g.labels.part!] = g.value;
+    const held: Record<string, number> = {};
+    for (const g of metrics.gauges()) {
+      if (g.name === 'checkpoint_bytes') sizes[g.labels.part!] = g.value;
+      if (g.name === 'state_bytes') held[g.labels.part!] = g.value;
+    }
     const [r] = await store.query('SELECT count(*) AS n, min(start) AS lo FROM rollups');
     const [b] = await store.query('SELECT count(*) AS n FROM buckets');
     const [dm] = await store.query('SELECT sum(memory_usage_bytes)::BIGINT AS n FROM duckdb_memory()');
@@ -190,7 +196,7 @@ async function main(): Promise<void> {
       rss: m.rss, max_rss: process.resourceUsage().maxRSS * 1024, heap_total: m.heapTotal, heap_used: m.heapUsed, array_buffers: m.arrayBuffers, external: m.external, duckdb_bytes: fileBytes(statePath),
       duckdb_memory: Number(dm!.n ?? 0),
       rollup_rows: r!.n as number, rollup_oldest_day: r!.lo === null ? null : ((r!.lo as number) - startMs) / DAY, bucket_rows: b!.n as number,
-      checkpoint: sizes,
+      checkpoint: sizes, held,
     };
     records.push(rec);
     const rate = rec.samples / rec.wall_s;
@@ -237,6 +243,9 @@ async function main(): Promise<void> {
   const medianGrowth = (window(end.day) - window(mid.day)) / window(mid.day);
   const peakGrowth = (end.max_rss - mid.max_rss) / mid.max_rss;
   const statePerProcess = stateOf(end) / series;
+  // In memory: the nodes' typed arrays at capacity; the catalog (names in strings) by its checkpoint.
+  const heldOf = (r: DayRecord) => Object.values(r.held).reduce((a, b) => a + b, 0) + (r.checkpoint.catalog ?? 0);
+  const heldPerProcess = heldOf(end) / series;
   const heapDelta = end.heap_used + end.array_buffers - base.heapUsed - base.arrayBuffers - simBytes;
   const retentionDays = retentionMs / DAY;
   // Rollups kept: `retention` behind the newest closed period, plus up to one expiry step (retention / 35) not yet deleted.
@@ -245,10 +254,11 @@ async function main(): Promise<void> {
     || end.rollup_oldest_day >= days - retentionDays * (1 + 1 / 35) - 1;
 
   const parts = [...new Set(records.flatMap((r) => Object.keys(r.checkpoint)))];
-  console.log(`\nstate held, by part (checkpoint bytes; per process at day ${end.day}):`);
+  console.log(`\nstate held, by part (checkpoint bytes, and typed arrays held in memory at capacity; per process at day ${end.day}):`);
   for (const p of parts) {
-    const a = mid.checkpoint[p] ?? 0, b = end.checkpoint[p] ?? 0;
-    console.log(`  ${p.padEnd(12)} day ${mid.day}: ${bytes(a).padStart(10)}  day ${end.day}: ${bytes(b).padStart(10)}  ${(b / series).toFixed(0).padStart(6)} B/process`);
+    const a = mid.checkpoint[p] ?? 0, b = end.checkpoint[p] ?? 0, h = end.held[p];
+    console.log(`  ${p.padEnd(12)} day ${mid.day}: ${bytes(a).padStart(10)}  day ${end.day}: ${bytes(b).padStart(10)}  ${(b / series).toFixed(0).padStart(6)} B/process`
+      + (h === undefined ? '' : `  in memory ${bytes(h).padStart(10)} ${(h / series).toFixed(0).padStart(6)} B/process`));
   }
   const nodeSeconds = Object.fromEntries(metrics.histograms().filter((h) => h.name === 'node_seconds').map((h) => [h.labels.node!, h.sum]));
   console.log(`\nwhat the largest parts hold (bytes per process, serialized, by top-level field):`);
@@ -270,11 +280,11 @@ async function main(): Promise<void> {
     rss_mid: { day: mid.day, bytes: mid.rss }, rss_end: { day: end.day, bytes: end.rss }, rss_growth: growth,
     rss_median_5d_mid: window(mid.day), rss_median_5d_end: window(end.day), rss_median_5d_growth: medianGrowth,
     max_rss_mid: mid.max_rss, max_rss_end: end.max_rss, max_rss_growth: peakGrowth,
-    state_bytes_per_process: statePerProcess, heap_delta_bytes_per_process: heapDelta / series,
+    state_bytes_per_process: statePerProcess, held_bytes_per_process: heldPerProcess, heap_delta_bytes_per_process: heapDelta / series,
     rollup_rows_end: end.rollup_rows, rollup_row_bound: rowBound, rollup_oldest_day_end: end.rollup_oldest_day,
     targets: {
       rss_growth_below_10pct: medianGrowth < 0.1 && peakGrowth < 0.1,
-      state_below_1KiB_per_process: statePerProcess < 1024,
+      state_below_1KiB_per_process: statePerProcess < 1024 && heldPerProcess < 1024,
       rollups_expired_in_duckdb: end.rollup_rows <= rowBound && oldestOk,
       state_flat_in_memory: stateOf(end) <= stateOf(mid) * 1.1,
     },
@@ -283,7 +293,7 @@ async function main(): Promise<void> {
   console.log(`\nRSS day ${mid.day}: ${bytes(mid.rss)}, day ${end.day}: ${bytes(end.rss)}, growth ${(growth * 100).toFixed(1)}% (target < 10%); `
     + `median of the 5 days before: ${bytes(window(mid.day))} -> ${bytes(window(end.day))}, ${(medianGrowth * 100).toFixed(1)}%; `
     + `highest so far: ${bytes(mid.max_rss)} -> ${bytes(end.max_rss)}, ${(peakGrowth * 100).toFixed(1)}%`);
-  console.log(`checkpointed state: ${statePerProcess.toFixed(0)} B per process (target < 1024); heap + array buffers grew `
+  console.log(`state per process (target < 1024 B): checkpointed ${statePerProcess.toFixed(0)} B, held in memory ${heldPerProcess.toFixed(0)} B; heap + array buffers grew `
     + `${(heapDelta / series).toFixed(0)} B per process beyond the simulator's ${(simBytes / series).toFixed(0)} B`);
   console.log(`DuckDB: ${bytes(end.duckdb_bytes)}; rollups ${int(end.rollup_rows)} rows (bound ${int(rowBound)} for ${retentionDays} d retention), `
     + `oldest day ${end.rollup_oldest_day?.toFixed(1) ?? '-'}; bucket rows ${int(end.bucket_rows)}`);

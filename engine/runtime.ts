@@ -10,6 +10,7 @@ import { FrameClock, timed } from './nodeTiming.js';
 import type { RunStatus } from './runStatus.js';
 import { HostActivity } from './hostActivity.js';
 import type { NodeContext, NodeSpec, OperatorInstance, PortType, SinkInstance, SourceInstance } from './spec.js';
+import { heldBytes } from './heldBytes.js';
 import { isCheckpointable, type StateStore } from './state.js';
 import { floatColumn, type SampleBatch } from './telemetry/schema.js';
 import { SeriesCatalog } from './telemetry/series.js';
@@ -114,6 +115,8 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
   const instances = new Map<string, SourceInstance<unknown> | OperatorInstance<unknown, unknown> | SinkInstance<unknown>>();
 
   const issues: ConfigIssue[] = [];
+  // What every node can reach through its context: not any one node's state.
+  const shared = new Set<object>();
   for (const node of run.nodes) {
     const spec = run.specs.get(node.type);
     if (!spec) {
@@ -124,6 +127,8 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
       id: node.id, metrics: run.metrics, deadLetter: run.deadLetter, flow, catalog,
       log: run.log.child({ node: node.id }), store: run.store, signal, hosts,
     };
+    shared.add(ctx);
+    for (const v of Object.values(ctx)) if (typeof v === 'object' && v !== null) shared.add(v);
     try {
       instances.set(node.id, spec.create(node.options as never, ctx) as never);
     } catch (err) {
@@ -149,7 +154,7 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
       || status?.takeCheckpointRequest() === true) {
       // A checkpoint covers every write of the input before it.
       await flow.idle();
-      await checkpoint(run, catalog, instances);
+      await checkpoint(run, catalog, instances, shared);
       await committed(sourceInstances);
       lastCheckpoint = performance.now();
     }
@@ -223,7 +228,7 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     }
     if (run.finalCheckpoint !== false) {
       step('checkpointing');
-      await checkpoint(run, catalog, instances);
+      await checkpoint(run, catalog, instances, shared);
       await committed(sourceInstances);
     }
   } finally {
@@ -309,7 +314,7 @@ async function restore(run: RunInputs, catalog: SeriesCatalog, instances: Map<st
   }
 }
 
-async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>): Promise<void> {
+async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>, shared: ReadonlySet<object>): Promise<void> {
   const started = performance.now();
   const catalogState = serialize(catalog.checkpoint());
   run.metrics.gauge('checkpoint_bytes', { part: CATALOG_KEY }).value = catalogState.byteLength;
@@ -319,6 +324,7 @@ async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map
     if (!isCheckpointable(instance)) continue;
     const state = serialize(instance.checkpoint());
     run.metrics.gauge('checkpoint_bytes', { part: node.id }).value = state.byteLength;
+    run.metrics.gauge('state_bytes', { part: node.id }).value = heldBytes(instance.held ? instance.held() : instance, shared);
     states.push([stateKey(node), state]);
   }
   // Asked for in one synchronous turn, the saves share one transaction (and one commit) in the store.

@@ -55,6 +55,11 @@ export interface BucketRows {
 export interface Checkpointable {
   checkpoint(): unknown;
   restore(state: unknown): void;
+  /**
+   * The objects that hold the state, for `state_bytes{part}` (the typed arrays they
+   * reach); without it the instance itself is walked, which finds nothing in closures.
+   */
+  held?(): unknown;
 }
 
 export function isCheckpointable(x: unknown): x is Checkpointable {

@@ -28,6 +28,7 @@ const HELP: Readonly<Record<string, string>> = {
 
 const GAUGE_HELP: Readonly<Record<string, string>> = {
   checkpoint_bytes: 'Size of the latest checkpoint of each part of the run state (catalog, operators), bytes',
+  state_bytes: 'Typed arrays each stateful node holds in memory, at capacity, at the latest checkpoint, bytes',
 };
 
 const HISTOGRAM_HELP: Readonly<Record<string, string>> = {

@@ -355,6 +355,7 @@ export const processDetectSpec: OperatorSpec<ProcessDetectOptions, 'rollups', 'a
       close: async () => detector.release(),
       checkpoint: () => detector.checkpoint(),
       restore: (state) => detector.restore(state),
+      held: () => detector,
     };
   },
 };

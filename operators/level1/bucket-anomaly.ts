@@ -362,6 +362,7 @@ export function bucketAnomaly(options: Partial<BucketAnomalyOptions>, ctx: NodeC
   return {
     apply: (input) => input.pipe(concatMap((batch) => detector.observe(batch))),
     checkpoint: () => detector.checkpoint(),
+    held: () => detector,
     restore: (state) => {
       if (!detector.restore(state)) ctx.log.warn('saved bucket history was made with another period, window or bucket list; starting without it');
     },

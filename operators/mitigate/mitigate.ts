@@ -166,6 +166,7 @@ export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: Mitig
     },
     settled,
     checkpoint: () => policy.checkpoint(),
+    held: () => policy,
     restore: (state) => policy.restore(state as PolicyState),
     async close() {
       stop.abort();

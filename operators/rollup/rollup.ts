@@ -137,6 +137,7 @@ export function rollup(options: Partial<RollupOptions>, ctx: NodeContext): Opera
       concatWith(defer(() => from(snapshot()))),
     ),
     checkpoint: (): Saved => ({ periods: periods.checkpoint(), watermark, expiredTo }),
+    held: () => periods,
     restore: (state) => {
       const s = state as Saved;
       if (!periods.restore(s.periods)) {

@@ -103,6 +103,7 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
       filter((out) => out.data.numRows > 0 || out.watermark > -Infinity),
     ),
     checkpoint: (): Saved => ({ maxTs, recent: recent.checkpoint(ctx.catalog.size) }),
+    held: () => recent,
     restore: (state) => {
       const s = state as Saved;
       maxTs = s.maxTs;

@@ -138,6 +138,8 @@ describe('ops server', () => {
     expect(JSON.parse(r.body).reasons).toEqual(['pipeline is stopped']);
     const after = parsePrometheusText((await get(`${url}/metrics`)).body);
     expect(sampleValue(after, 'resin_checkpoint_bytes', { part: 'ordered' })).toBeGreaterThan(0);
+    // The watermark's per-series rings of recent samples, in memory.
+    expect(sampleValue(after, 'resin_state_bytes', { part: 'ordered' })).toBeGreaterThan(0);
     expect(sampleValue(after, 'resin_checkpoints_total')).toBe(1);
   });
 });
