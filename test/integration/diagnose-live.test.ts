@@ -103,7 +103,9 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
     // Only the target is sampled: other processes of this machine (this test's own, other users' Node.js
     // processes) must never be alerted and have their inspector opened.
     const rules = new ComponentRules({ rules: [{ component, cmdline }, { cmdline: '^', ignore: true }] });
-    agentRun = runAgent(url, rules, agentStop.signal);
+    // Without cgroups: the target's cgroup holds every process of the machine's session (on a shared machine,
+    // whatever else runs there), whose memory can grow and be alerted on under the target's component first.
+    agentRun = runAgent(url, rules, agentStop.signal, { cgroups: false });
 
     const ours = (): ReportAnnouncement | undefined => (existsSync(announced) ? readFileSync(announced, 'utf8') : '')
       .split('\n').filter(Boolean).map((l) => JSON.parse(l) as ReportAnnouncement).find((a) => a.component === component);

@@ -126,7 +126,9 @@ describe('simulator stream', () => {
     expect(c.stream.missing).toBe(expected - unique);
   });
 
-  it('generates with bounded memory: state does not grow with the span', () => {
+  // A forced gc() still leaves what V8 has not yet returned; on a loaded machine that can
+  // reach the bound once, so a failure is retried (a real leak fails every time).
+  it('generates with bounded memory: state does not grow with the span', { retry: 2 }, () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     // About 10,000 processes; most batches are dropped at once, as a sink would.
