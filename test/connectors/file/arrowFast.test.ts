@@ -11,7 +11,13 @@ import { drain, readerOptions, rejected, rowsOf, tempDir } from './files.js';
 
 const path = tempDir('arrow-fast');
 
-/** A canonical batch that the one-pass check takes whole: numbers and dictionaries without nulls. */
+const LONG = 'x'.repeat(1025);
+
+/**
+ * A canonical batch that the one-pass check takes whole: numbers and dictionaries
+ * without nulls. The host and component dictionaries also hold entries that are not
+ * valid values, which no row points at.
+ */
 function plain(n: number): RecordBatch<SampleColumns> {
   const ints = (f: (i: number) => number) => Int32Array.from({ length: n }, (_, i) => f(i));
   return makeSampleBatch({
@@ -21,8 +27,8 @@ function plain(n: number): RecordBatch<SampleColumns> {
     pid: ints((i) => 100 + i),
     host_mem: new Float64Array(n).fill(64e9),
     strings: {
-      host: { indices: ints((i) => i % 3), dictionary: utf8Data(['h0', 'h1', 'h2']) },
-      component: { indices: ints((i) => i % 2), dictionary: utf8Data(['vmm', 'net']) },
+      host: { indices: ints((i) => i % 3), dictionary: utf8Data(['h0', 'h1', 'h2', LONG]) },
+      component: { indices: ints((i) => i % 2), dictionary: utf8Data(['vmm', 'net', '']) },
       process: { indices: ints((i) => i % 2), dictionary: utf8Data(['vmmem', 'netd']) },
       region: null, cluster: null, version: null,
     },
@@ -67,7 +73,9 @@ describe('one-pass check of plain batches', () => {
     ['rss infinite', (b: RecordBatch<SampleColumns>) => { floatColumn(b, 'rss')[6] = Infinity; }, '7:not_finite:rss'],
     ['host_mem', (b: RecordBatch<SampleColumns>) => { floatColumn(b, 'host_mem')[6] = -Infinity; }, '7:not_finite:host_mem'],
     ['pid', (b: RecordBatch<SampleColumns>) => { pidColumn(b)[6] = -5; }, '7:negative_value:pid'],
-    ['host', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'host')[6] = 3; }, '7:invalid_arrow:host'],
+    ['host', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'host')[6] = 4; }, '7:invalid_arrow:host'],
+    ['host entry', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'host')[6] = 3; }, '7:string_too_long:host'],
+    ['component entry', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'component')[6] = 2; }, '7:missing_field:component'],
     ['component', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'component')[6] = -1; }, '7:invalid_arrow:component'],
     ['process', (b: RecordBatch<SampleColumns>) => { indicesOf(b, 'process')[6] = 2; }, '7:invalid_arrow:process'],
   ])('refuses a bad %s value by reason with its record number', async (name, spoil, expected) => {
