@@ -7,7 +7,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { SourceError } from '../../engine/errors.js';
 import { makeSampleBatch } from '../../engine/telemetry/arrowData.js';
-import { consecutiveBatch, type SampleBatch } from '../../engine/telemetry/schema.js';
+import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
 import { BatchFeed } from './arrowFeed.js';
 import { checkFile } from './arrowGuard.js';
@@ -55,7 +55,7 @@ async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () =
   let spill: string | null = null;
   let feed: BatchFeed | null = null;
   const close = async () => {
-    feed?.close();
+    await feed?.close();
     await chunks?.return(undefined);
     await handle?.close().catch(() => {});
     if (spill) await rm(spill, { recursive: true, force: true });
@@ -154,10 +154,7 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
       for (let start = 0; start < cols.length; start += batchSize) {
         const end = Math.min(start + batchSize, cols.length);
         const piece = start === 0 && end === cols.length ? cols : sliceColumns(cols, start, end);
-        const data = makeSampleBatch(piece);
-        yield conformed.records === null
-          ? consecutiveBatch(data, source, first + start, -Infinity)
-          : { data, source, records: conformed.records.subarray(start, end), watermark: -Infinity };
+        yield { data: makeSampleBatch(piece), source, records: conformed.records.subarray(start, end), watermark: -Infinity };
         if (signal?.aborted) return;
       }
     }

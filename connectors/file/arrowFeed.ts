@@ -9,13 +9,15 @@ import type { IpcMessage } from './arrowStream.js';
  * every value; the synchronous one reads the same parts directly. It must never find
  * its input empty before the input has ended, so the messages up to and including
  * the next record batch are read (asynchronously, from the file) before each batch
- * is asked for: the reader then stops at that batch without reading on.
+ * is asked for: the reader then stops at that batch without reading on. That reading
+ * starts as soon as the previous batch is handed out, so that the file is read while
+ * the engine works on that batch: at most one batch is read ahead.
  */
 export class BatchFeed {
   private readonly parts = new Parts();
   private reader: RecordBatchReader | null = null;
-  private filled = false;
-
+  /** The reading of the next batch's messages, or null when none is under way. */
+  private ahead: Promise<void> | null = null;
   private first = true;
 
   /** @param schema put before the messages when they do not start with one (a file's, from its footer) */
@@ -31,13 +33,22 @@ export class BatchFeed {
 
   /** The next batch, or null at the end of the input. */
   async next(): Promise<RecordBatch | null> {
-    if (!this.filled) await this.fill();
-    this.filled = false;
+    const ahead = this.ahead;
+    this.ahead = null;
+    // A failure of the reading ahead belongs to this batch.
+    if (ahead !== null) await ahead;
     const next = this.reader!.next() as IteratorResult<RecordBatch>;
-    return next.done ? null : next.value;
+    if (next.done) return null;
+    this.ahead = this.fill();
+    this.ahead.catch(() => {});
+    return next.value;
   }
 
-  close(): void {
+  /** Waits for the reading ahead (its failure no longer matters), then lets the reader go. */
+  async close(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    await ahead?.catch(() => {});
     try {
       this.reader?.return();
     } catch {
@@ -47,7 +58,6 @@ export class BatchFeed {
 
   /** Queues the messages up to and including the next record batch, or to the end of the input. */
   private async fill(): Promise<void> {
-    this.filled = true;
     if (this.parts.ended) return;
     for (;;) {
       const next = await this.messages.next();

@@ -60,29 +60,6 @@ export interface SampleBatch {
   readonly watermark: number;
 }
 
-/**
- * A SampleBatch of consecutive records from `first`. Their numbers are written out
- * only when a stage asks for them (to dead-letter a row, or to keep some rows): a
- * batch read without rejections otherwise writes and collects one number per row
- * for nothing. The getter is an own property, so that a spread copy reads it.
- */
-export function consecutiveBatch(data: RecordBatch<SampleColumns>, source: string, first: number, watermark: number): SampleBatch {
-  let records: Float64Array | null = null;
-  return {
-    data,
-    source,
-    get records(): Float64Array {
-      if (records === null) {
-        const n = data.numRows;
-        records = new Float64Array(n);
-        for (let i = 0; i < n; i++) records[i] = first + i;
-      }
-      return records;
-    },
-    watermark,
-  };
-}
-
 /** Dictionary-encoded column as typed arrays: `indices[i]` points into `values`. */
 export interface DictColumn {
   readonly indices: Int32Array;
