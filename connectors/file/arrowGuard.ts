@@ -17,7 +17,7 @@ const MAX_BODY = 2 ** 31 - 1;
 const MAX_DEPTH = 64;
 
 export const HEADER_SCHEMA = 1;
-const HEADER_DICTIONARY = 2;
+export const HEADER_DICTIONARY = 2;
 export const HEADER_RECORD_BATCH = 3;
 
 /** Metadata that cannot be what it claims. */
