@@ -3,11 +3,13 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { RecordBatchReader, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import { Footer } from 'apache-arrow/ipc/metadata/file';
 import { SourceError } from '../../engine/errors.js';
 import { makeSampleBatch } from '../../engine/telemetry/arrowData.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
+import { BatchFeed } from './arrowFeed.js';
 import { checkFile } from './arrowGuard.js';
 import { ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
 import { fileBytes, isGzip, openFile } from './input.js';
@@ -39,23 +41,29 @@ async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ hea
 }
 
 /**
- * Opens an Arrow IPC stream or file. A file is read through its footer, one batch at
- * a time from disk; a gzipped file has no random access, so it is first inflated to a
- * temporary file (disk, not memory, grows with it). Streams are read as they come,
- * one message part at a time (arrowStream.ts): from the file itself when it is not
- * compressed, so that each batch's body is read straight into a buffer of its own.
+ * Opens an Arrow IPC stream or file. Either is read one message part at a time
+ * (arrowStream.ts): from the file itself when it is not compressed, so that each
+ * batch's body is read straight into a buffer of its own. A file's footer and every
+ * block it lists are checked first; its messages, laid out as a stream between its
+ * magic bytes and its footer, are then read in order like a stream's. A gzipped file
+ * has no random access, so it is first inflated to a temporary file (disk, not memory,
+ * grows with it); gzipped streams are read as they come.
  */
-async function openArrow(path: string): Promise<{ reader: RecordBatchReader; failure: () => unknown; close: () => Promise<void> }> {
+async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () => unknown; close: () => Promise<void> }> {
   let handle: FileHandle | null = null;
   let chunks: AsyncGenerator<Buffer> | null = null;
   let spill: string | null = null;
+  let feed: BatchFeed | null = null;
   const close = async () => {
+    await feed?.close();
     await chunks?.return(undefined);
     await handle?.close().catch(() => {});
     if (spill) await rm(spill, { recursive: true, force: true });
   };
   let isFile = false;
   try {
+    // A file's schema is in its footer, and not every writer repeats it as the first message (apache-arrow does not).
+    let schema: Schema | undefined;
     let head: Uint8Array;
     let input: ByteSource;
     if (isGzip(path)) {
@@ -70,23 +78,26 @@ async function openArrow(path: string): Promise<{ reader: RecordBatchReader; fai
       input = new HandleBytes(handle);
     }
     isFile = FILE_MAGIC.equals(head.subarray(0, FILE_MAGIC.length));
-    if (!isFile) {
-      const guarded = guardStream(input, path);
-      const reader = await (await RecordBatchReader.from(guarded.bytes)).open().catch((err: unknown) => {
-        throw guarded.failure() ?? err;
-      });
-      if (head.length > 0 && !reader.schema) throw guarded.failure() ?? new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
-      return { reader, failure: guarded.failure, close };
+    if (isFile) {
+      if (chunks) {
+        spill = await mkdtemp(join(tmpdir(), 'resin-arrow-'));
+        const inflated = join(spill, 'inflated.arrow');
+        await pipeline(chunks, createWriteStream(inflated));
+        chunks = null;
+        handle = await open(inflated, 'r');
+      }
+      const { footerAt, footer } = await checkFile(handle!, path);
+      // The magic bytes are padded to 8; the first message follows.
+      input = new HandleBytes(handle!, 8, footerAt);
+      schema = Footer.decode(footer).schema;
     }
-    if (chunks) {
-      spill = await mkdtemp(join(tmpdir(), 'resin-arrow-'));
-      const inflated = join(spill, 'inflated.arrow');
-      await pipeline(chunks, createWriteStream(inflated));
-      chunks = null;
-      handle = await open(inflated, 'r');
-    }
-    await checkFile(handle!, path);
-    return { reader: await (await RecordBatchReader.from(handle!)).open(), failure: () => null, close };
+    const guarded = guardStream(input, path);
+    feed = new BatchFeed(guarded.messages, schema);
+    const opened = await feed.open().catch((err: unknown) => {
+      throw guarded.failure() ?? err;
+    });
+    if (head.length > 0 && opened === null) throw guarded.failure() ?? new SourceError(`"${path}" is not an Arrow IPC stream or file (too short to hold a schema)`);
+    return { feed, failure: guarded.failure, close };
   } catch (err) {
     await close();
     if (err instanceof SourceError) throw err;
@@ -104,27 +115,25 @@ async function openArrow(path: string): Promise<{ reader: RecordBatchReader; fai
  */
 export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
   const { source, batchSize, deadLetter, signal } = opts;
-  const { reader, failure, close } = await openArrow(path);
+  const { feed, failure, close } = await openArrow(path);
   let nextRecord = 1;
   try {
-    const batches = reader[Symbol.asyncIterator]() as AsyncIterator<RecordBatch>;
     for (;;) {
       if (signal?.aborted) return;
-      let next: IteratorResult<RecordBatch>;
+      let batch: RecordBatch | null;
       try {
-        next = await batches.next();
+        batch = await feed.next();
       } catch (err) {
         const damaged = failure();
         if (damaged !== null) throw damaged;
         if (err instanceof SourceError) throw err;
         throw new SourceError(`"${path}": Arrow IPC data cannot be decoded after record ${nextRecord - 1}: ${(err as Error).message}`, { cause: err });
       }
-      if (next.done) {
+      if (batch === null) {
         const damaged = failure();
         if (damaged !== null) throw damaged;
         break;
       }
-      const batch = next.value;
       const first = nextRecord;
       nextRecord += batch.numRows;
       if (batch.numRows === 0) continue;
@@ -150,7 +159,6 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
       }
     }
   } finally {
-    await Promise.resolve(reader.return()).catch(() => {});
     await close();
   }
 }

@@ -16,9 +16,9 @@ export const MAX_METADATA = 64 << 20;
 const MAX_BODY = 2 ** 31 - 1;
 const MAX_DEPTH = 64;
 
-const HEADER_SCHEMA = 1;
-const HEADER_DICTIONARY = 2;
-const HEADER_RECORD_BATCH = 3;
+export const HEADER_SCHEMA = 1;
+export const HEADER_DICTIONARY = 2;
+export const HEADER_RECORD_BATCH = 3;
 
 /** Metadata that cannot be what it claims. */
 export class Corrupt extends Error {}
@@ -161,12 +161,20 @@ function recordBatch(f: Flat, t: number, bodyLength: number): void {
   f.vector(t, 4, 8);
 }
 
+/** What a checked message's metadata says of it. */
+export interface MessageHead {
+  /** Header kind: schema, dictionary batch or record batch. */
+  readonly kind: number;
+  /** Bytes of the body that follows the metadata. */
+  readonly body: number;
+}
+
 /**
- * Checks one message's metadata (without its 8-byte prefix) and returns its body
- * length. Only schemas and batches are accepted: the library's file reader never
+ * Checks one message's metadata (without its 8-byte prefix) and returns its kind and
+ * body length. Only schemas and batches are accepted: the library's file reader never
  * moves past a block of any other kind.
  */
-export function checkMessage(metadata: Uint8Array, expected?: number): number {
+export function checkMessageHead(metadata: Uint8Array, expected?: number): MessageHead {
   const f = new Flat(metadata);
   const message = f.root();
   const typeAt = f.field(message, 1);
@@ -188,7 +196,12 @@ export function checkMessage(metadata: Uint8Array, expected?: number): number {
     }
   }
   keyValues(f, message, 4);
-  return bodyLength;
+  return { kind: headerType, body: bodyLength };
+}
+
+/** Checks one message's metadata (without its 8-byte prefix) and returns its body length. */
+export function checkMessage(metadata: Uint8Array, expected?: number): number {
+  return checkMessageHead(metadata, expected).body;
 }
 
 /** A Corrupt error as the SourceError a reader reports, naming the input and the byte; other errors as they are. */
@@ -198,9 +211,10 @@ export function corruptAt(source: string, at: number, err: unknown): unknown {
 
 /**
  * Checks an Arrow IPC file's footer and the metadata of every block it lists, reading
- * only those (a few bytes per batch), before the library opens the file.
+ * only those (a few bytes per batch), before any batch is decoded. Returns where the
+ * footer starts (the messages before it are laid out as a stream) and its bytes.
  */
-export async function checkFile(handle: FileHandle, source: string): Promise<void> {
+export async function checkFile(handle: FileHandle, source: string): Promise<{ footerAt: number; footer: Uint8Array }> {
   const { size } = await handle.stat();
   const read = async (position: number, length: number): Promise<Uint8Array> => {
     if (!(position >= 0 && length >= 0 && position + length <= size)) {
@@ -218,7 +232,8 @@ export async function checkFile(handle: FileHandle, source: string): Promise<voi
     const footerLength = Buffer.from(tail).readInt32LE(0);
     at = size - 10 - footerLength;
     if (!(footerLength > 0 && footerLength <= MAX_METADATA)) throw new Corrupt(`a footer of ${footerLength} bytes`);
-    const f = new Flat(await read(at, footerLength));
+    const footerBytes = await read(at, footerLength);
+    const f = new Flat(footerBytes);
     const footer = f.root();
     const schemaAt = f.field(footer, 1);
     if (schemaAt) schema(f, f.table(schemaAt));
@@ -238,6 +253,7 @@ export async function checkFile(handle: FileHandle, source: string): Promise<voi
         if (checkMessage(block.subarray(prefix), kind) !== bodyLength) throw new Corrupt(`block ${i}'s message and footer disagree on its body length`);
       }
     }
+    return { footerAt: size - 10 - footerLength, footer: footerBytes };
   } catch (err) {
     throw corruptAt(source, at, err);
   }

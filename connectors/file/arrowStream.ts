@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { checkMessage, Corrupt, corruptAt, MAX_METADATA } from './arrowGuard.js';
+import { checkMessageHead, Corrupt, corruptAt, MAX_METADATA } from './arrowGuard.js';
 
 /** Bytes read in order; fewer than asked for only at the end of the input. */
 export interface ByteSource {
@@ -11,17 +11,19 @@ const EMPTY = new Uint8Array(0);
 const BLOCK = 64 << 10;
 
 /**
- * A file read through its handle. Small reads are served from a read-ahead block; a
- * large one (a batch's body) is read straight into a buffer of its own, so that the
- * Arrow decoder gets each body whole, without joining chunks. Blocks are never reused:
- * what was handed out stays valid.
+ * A file read through its handle, from `start` up to `end`. Small reads are served from
+ * a read-ahead block; a large one (a batch's body) is read straight into a buffer of
+ * its own, so that the Arrow decoder gets each body whole, without joining chunks.
+ * Blocks are never reused: what was handed out stays valid.
  */
 export class HandleBytes implements ByteSource {
   private block: Uint8Array = EMPTY;
   private at = 0;
-  private position = 0;
+  private position: number;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(private readonly handle: FileHandle, start = 0, private readonly end = Infinity) {
+    this.position = start;
+  }
 
   async read(length: number): Promise<Uint8Array> {
     const avail = this.block.length - this.at;
@@ -51,6 +53,7 @@ export class HandleBytes implements ByteSource {
   /** Reads up to `length` bytes into `into` at `offset`; fewer only at the end of the file. */
   private async fill(into: Uint8Array, offset: number, length: number): Promise<number> {
     let got = 0;
+    length = Math.max(0, Math.min(length, this.end - this.position));
     while (got < length) {
       const { bytesRead } = await this.handle.read(into, offset + got, length - got, this.position);
       if (bytesRead === 0) break;
@@ -89,50 +92,57 @@ export class ChunkBytes implements ByteSource {
   }
 }
 
-/** An Arrow IPC stream's bytes, cut short before the first damaged message, and why. */
+/** One message of an Arrow IPC stream: its parts (prefix words, metadata, body) and its kind. */
+export interface IpcMessage {
+  /** Header kind (arrowGuard.ts), or 0 for the end-of-stream marker and for bytes that end mid-message. */
+  readonly kind: number;
+  readonly parts: Uint8Array[];
+}
+
+/** An Arrow IPC stream's messages, cut short before the first damaged one, and why. */
 export interface GuardedStream {
-  readonly bytes: AsyncGenerator<Uint8Array>;
-  /** Set once the bytes were cut short at a damaged message. */
+  readonly messages: AsyncGenerator<IpcMessage>;
+  /** Set once the messages were cut short at a damaged one. */
   failure(): unknown;
 }
 
 /**
- * An Arrow IPC stream's bytes, one message part per chunk (prefix, metadata, body), each
- * message's metadata checked (arrowGuard.ts) before any of it goes on. Handing the
- * decoder whole parts spares it joining chunks, its largest cost after decoding. At a
- * damaged message the bytes end, after the whole messages before it, and `failure()`
- * says why: the decoder then delivers every batch it had before reporting it. Input
- * that ends mid-message goes on as it is, for the decoder to report.
+ * An Arrow IPC stream's messages, each one's metadata checked (arrowGuard.ts) before any
+ * of it goes on, its parts (prefix, metadata, body) as read: handing the decoder whole
+ * parts spares it joining chunks, its largest cost after decoding. At a damaged
+ * message the messages end, after the whole ones before it, and `failure()` says why:
+ * the decoder then delivers every batch it had before reporting it. Input that ends
+ * mid-message goes on as it is, for the decoder to report.
  */
 export function guardStream(input: ByteSource, source: string): GuardedStream {
   let failed: unknown = null;
-  return { bytes: messages(input, source, (err) => { failed = err; }), failure: () => failed };
+  return { messages: messages(input, source, (err) => { failed = err; }), failure: () => failed };
 }
 
 const int32 = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
 
-async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void): AsyncGenerator<Uint8Array> {
+async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void): AsyncGenerator<IpcMessage> {
   let position = 0;
   for (;;) {
     const messageAt = position;
-    // The prefix goes on only with metadata that passed, so that a damaged message leaves no part behind.
-    const prefix: Uint8Array[] = [];
+    // Nothing of a message goes on before its metadata passed, so that a damaged message leaves no part behind.
+    const parts: Uint8Array[] = [];
     let word = 0;
     for (;;) {
       const bytes = await input.read(4);
       position += bytes.length;
       if (bytes.length < 4) {
-        yield* prefix;
-        if (bytes.length > 0) yield bytes;
+        if (bytes.length > 0) parts.push(bytes);
+        if (parts.length > 0) yield { kind: 0, parts };
         return;
       }
-      prefix.push(bytes);
+      parts.push(bytes);
       word = int32(bytes);
       // -1 is the continuation marker of the current format, and the length follows; alone, a length (legacy format).
-      if (word !== -1 || prefix.length === 2) break;
+      if (word !== -1 || parts.length === 2) break;
     }
     if (word === 0) {
-      yield* prefix;
+      yield { kind: 0, parts };
       return;
     }
     if (!(word > 0 && word <= MAX_METADATA)) {
@@ -142,24 +152,27 @@ async function* messages(input: ByteSource, source: string, fail: (err: unknown)
     const metadata = await input.read(word);
     position += metadata.length;
     if (metadata.length < word) {
-      yield* prefix;
-      yield metadata;
+      parts.push(metadata);
+      yield { kind: 0, parts };
       return;
     }
-    let body: number;
+    let head: { kind: number; body: number };
     try {
-      body = checkMessage(metadata);
+      head = checkMessageHead(metadata);
     } catch (err) {
       fail(corruptAt(source, messageAt, err));
       return;
     }
-    yield* prefix;
-    yield metadata;
-    if (body > 0) {
-      const bytes = await input.read(body);
+    parts.push(metadata);
+    if (head.body > 0) {
+      const bytes = await input.read(head.body);
       position += bytes.length;
-      yield bytes;
-      if (bytes.length < body) return;
+      parts.push(bytes);
+      if (bytes.length < head.body) {
+        yield { kind: 0, parts };
+        return;
+      }
     }
+    yield { kind: head.kind, parts };
   }
 }

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import {
-  Dictionary, Float64, Int32, Int64, Int8, LargeUtf8, Table, TimestampMillisecond, TimestampSecond, Uint64, Utf8,
+  Dictionary, Float64, Int32, Int64, Int8, LargeUtf8, MetadataVersion, Table, TimestampMillisecond, TimestampSecond, Uint64, Utf8,
   tableToIPC, vectorFromArray,
 } from 'apache-arrow';
+import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readArrow } from '../../../connectors/file/arrow.js';
 import { conformBatch } from '../../../connectors/file/arrowBatch.js';
-import { checkMessage } from '../../../connectors/file/arrowGuard.js';
+import { checkMessage, checkMessageHead, HEADER_DICTIONARY, HEADER_RECORD_BATCH } from '../../../connectors/file/arrowGuard.js';
 import { writeFixture, type FixtureTruth } from '../../../bench/fixtures.js';
 import { SourceError } from '../../../engine/errors.js';
 import { makeSampleBatch } from '../../../engine/telemetry/arrowData.js';
@@ -282,6 +283,42 @@ function breakNodeCount(bytes: Buffer, [start, length]: [number, number], column
   }
   throw new Error('node vector not found');
 }
+
+/**
+ * An Arrow IPC file whose messages start with the schema, as writers other than
+ * apache-arrow's lay it out: the stream's bytes between the magic and a footer.
+ */
+function fileWithSchemaMessage(table: Table): Buffer {
+  const stream = Buffer.from(tableToIPC(table, 'stream'));
+  const magic = Buffer.from('ARROW1\0\0');
+  const dictionaries: FileBlock[] = [];
+  const batches: FileBlock[] = [];
+  for (const [start, length] of messages(stream)) {
+    const { kind, body } = checkMessageHead(stream.subarray(start, start + length));
+    const block = new FileBlock(8 + length, body, magic.length + start - 8);
+    if (kind === HEADER_DICTIONARY) dictionaries.push(block);
+    if (kind === HEADER_RECORD_BATCH) batches.push(block);
+  }
+  const footer = Buffer.from(Footer.encode(new Footer(table.schema, MetadataVersion.V5, batches, dictionaries)));
+  const size = Buffer.alloc(4);
+  size.writeInt32LE(footer.length, 0);
+  return Buffer.concat([magic, stream, footer, size, Buffer.from('ARROW1')]);
+}
+
+describe('Arrow file reader, layouts', () => {
+  it('reads a file whose messages start with the schema as one that relies on its footer', async () => {
+    const whole = canonical(30);
+    const table = new Table([whole.slice(0, 10), whole.slice(10)]);
+    const withSchema = path('with-schema.arrow');
+    writeFileSync(withSchema, fileWithSchemaMessage(table));
+    const footerOnly = writeIpc('footer-only.arrow', table, 'file');
+    const a = await drain(readArrow(withSchema, readerOptions(withSchema).opts));
+    const b = await drain(readArrow(footerOnly, readerOptions(footerOnly).opts));
+    expect(a.map((x) => x.data.numRows)).toEqual([10, 20]);
+    expect(rowsOf(a)).toEqual(rowsOf(b));
+    expect(rowsOf(a)).toEqual(rowsOf([{ data: whole, records: Float64Array.from({ length: 30 }, (_, i) => i + 1) } as never]));
+  });
+});
 
 describe('Arrow reader, damaged metadata', () => {
   it('stops with a SourceError at a message whose lengths cannot be, after the batches before it', async () => {
