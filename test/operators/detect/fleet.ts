@@ -1,10 +1,11 @@
+import { serialize, deserialize } from 'node:v8';
 import { lastValueFrom, from, toArray } from 'rxjs';
 import type { Alert } from '../../../engine/alert.js';
 import { resolveOptions } from '../../../engine/pipeline/options.js';
 import type { NodeContext } from '../../../engine/spec.js';
 import type { RollupBatch } from '../../../engine/telemetry/rollup.js';
 import type { SeriesCatalog } from '../../../engine/telemetry/series.js';
-import { processDetectSpec, type ProcessDetectOptions } from '../../../operators/detect/process-detect.js';
+import { ProcessDetector, processDetectSpec, type ProcessDetectOptions } from '../../../operators/detect/process-detect.js';
 import { rng } from '../../bench/baselines/series.js';
 import { testContext } from '../../helpers/samples.js';
 
@@ -90,4 +91,21 @@ export async function detect(input: RollupBatch[], options: Partial<ProcessDetec
 export function hoursToOpen(alerts: Alert[], host: string, since: number): number | null {
   const a = alerts.find((x) => x.state === 'open' && x.host === host);
   return a ? (a.at - since) / HOUR : null;
+}
+
+/**
+ * The alerts of `input` fed to one detector up to batch `split`, checkpointed (through
+ * v8 serialisation, as the engine stores it) with the catalog, and the rest fed to a
+ * second detector restored from it: what a resumed run emits.
+ */
+export function detectInTwoRuns(input: RollupBatch[], ctx: NodeContext, split: number): Alert[] {
+  const options = resolveOptions<ProcessDetectOptions>(processDetectSpec, {});
+  const one = new ProcessDetector(options, ctx);
+  const before = input.slice(0, split).flatMap((b) => one.process(b));
+  const saved = deserialize(serialize({ catalog: ctx.catalog.checkpoint(), state: one.checkpoint() }));
+  const second = testContext('level2');
+  second.ctx.catalog.restore(saved.catalog);
+  const two = new ProcessDetector(options, second.ctx);
+  two.restore(saved.state);
+  return [...before, ...input.slice(split).flatMap((b) => two.process(b))];
 }

@@ -1,10 +1,8 @@
 import { serialize, deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../../engine/pipeline/options.js';
 import { LifetimeEvidence } from '../../../operators/detect/lifetimeEvidence.js';
-import { ProcessDetector, processDetectSpec, type ProcessDetectOptions } from '../../../operators/detect/process-detect.js';
 import { testContext } from '../../helpers/samples.js';
-import { batches, detect, gauss, HOUR, hoursToOpen, MB, seriesIds, T0 } from './fleet.js';
+import { batches, detect, detectInTwoRuns, gauss, HOUR, hoursToOpen, MB, seriesIds, T0 } from './fleet.js';
 
 describe('lifetime evidence', () => {
   it('pools a lifetime with the last two that grew, and only when the current one reaches zMin', () => {
@@ -101,15 +99,6 @@ describe('process-detect, growth across lifetimes', () => {
     expect(all.length).toBeGreaterThan(0);
     const split = whole.leakAt + 50;
     const first = restartingFleet(0.05);
-    const options = resolveOptions<ProcessDetectOptions>(processDetectSpec, {});
-    const one = new ProcessDetector(options, first.ctx);
-    const before = first.input.slice(0, split).flatMap((b) => one.process(b));
-    const saved = deserialize(serialize({ catalog: first.ctx.catalog.checkpoint(), state: one.checkpoint() }));
-    const second = testContext('level2');
-    second.ctx.catalog.restore(saved.catalog);
-    const two = new ProcessDetector(options, second.ctx);
-    two.restore(saved.state);
-    const after = first.input.slice(split).flatMap((b) => two.process(b));
-    expect([...before, ...after]).toEqual(all);
+    expect(detectInTwoRuns(first.input, first.ctx, split)).toEqual(all);
   });
 });

@@ -1,11 +1,10 @@
-import { serialize, deserialize } from 'node:v8';
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../engine/errors.js';
 import { resolveOptions } from '../../../engine/pipeline/options.js';
-import { ProcessDetector, processDetectSpec, type ProcessDetectOptions } from '../../../operators/detect/process-detect.js';
+import { processDetectSpec, type ProcessDetectOptions } from '../../../operators/detect/process-detect.js';
 import { testContext } from '../../helpers/samples.js';
-import { batches, detect, gauss, healthy, HOUR, hoursToOpen, MB, seriesIds, T0 } from './fleet.js';
+import { batches, detect, detectInTwoRuns, gauss, healthy, HOUR, hoursToOpen, MB, seriesIds, T0 } from './fleet.js';
 
 /** A fleet of `n` processes of one component on hosts host-0.., healthy unless `leak` says otherwise. */
 function fleet(n: number, days: number, leak: (i: number, k: number) => number = () => 0, opts: { noise?: number; diurnal?: number } = {}) {
@@ -259,19 +258,10 @@ describe('process-detect', () => {
     const split = 8 * 24 + 5;
 
     const first = make();
-    const options = resolveOptions<ProcessDetectOptions>(processDetectSpec, {});
-    const one = new ProcessDetector(options, first.ctx);
-    const before = first.input.slice(0, split).flatMap((b) => one.process(b));
-    const saved = deserialize(serialize({ catalog: first.ctx.catalog.checkpoint(), state: one.checkpoint() }));
-
-    const second = testContext('level2');
-    second.ctx.catalog.restore(saved.catalog);
-    const two = new ProcessDetector(options, second.ctx);
-    two.restore(saved.state);
-    const after = first.input.slice(split).flatMap((b) => two.process(b));
+    const resumed = detectInTwoRuns(first.input, first.ctx, split);
     expect(new Set(all.alerts.map((a) => a.state))).toEqual(new Set(['open', 'update', 'resolved']));
     expect(all.alerts.some((a) => a.at > T0 + split * HOUR)).toBe(true);
-    expect([...before, ...after]).toEqual(all.alerts);
+    expect(resumed).toEqual(all.alerts);
   });
 
   it('dead-letters rows it cannot use and goes on with the rest', async () => {
