@@ -9,7 +9,7 @@ import { closeInspector } from '../connectors/profilers/node/targetScripts.js';
 import { listeningPorts } from '../connectors/profilers/proc.js';
 import { sleep } from '../engine/sleep.js';
 import { freePort, FIXTURES, startTarget } from '../test/connectors/profilers/harness.js';
-import { flag, saveResults } from './lib.js';
+import { flag, quantile, saveResults } from './lib.js';
 
 /**
  * Does profiling leave the target alive? Each round starts a fresh Node.js service (the
@@ -78,11 +78,6 @@ async function nextTick(child: ChildProcess, port: number): Promise<Omit<Round, 
   await cdp.send('Runtime.evaluate', { expression: closeInspector(0), includeCommandLineAPI: true, returnByValue: true }).catch(() => {});
   await cdp.close();
   return { attachMs: t1 - t0, snapshotMs: (t2 - t1) / 2, closeMs: performance.now() - t2 };
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]! : NaN;
 }
 
 const ways = { resin: viaProfiler, 'next tick': nextTick } as const;

@@ -114,6 +114,13 @@ export function printRows(title: string, groups: [string, RowResult[]][]): void 
   console.log(`\n${title}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}`);
 }
 
+/** The nearest-rank `q` quantile of `xs` (any order; not modified), NaN when empty. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
 /** Results go to bench/results/<suite>.json so that runs can be compared. */
 export function saveResults(suite: string, results: unknown): string {
   const dir = join(PACKAGE_ROOT, 'bench', 'results');

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { encodeCycle } from '../../connectors/agent/publisher.js';
 import { ComponentRules } from '../../connectors/agent/rules.js';
 import { HostSampler } from '../../connectors/agent/sampler.js';
+import { quantile } from '../lib.js';
 
 /**
  * CPU time of one `resin agent` sampling cycle (read /proc for every process, place
@@ -40,10 +41,6 @@ async function startSleepers(n: number): Promise<ChildProcess[]> {
   }
   await Promise.all(started);
   return children;
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 async function main(): Promise<void> {

@@ -12,7 +12,7 @@ import { Metrics } from '../../engine/metrics.js';
 import { resolveOptions } from '../../engine/pipeline/options.js';
 import type { NodeContext } from '../../engine/spec.js';
 import { SeriesCatalog } from '../../engine/telemetry/series.js';
-import { flag } from '../lib.js';
+import { flag, quantile } from '../lib.js';
 
 /**
  * What the ingestion paths cost on this machine:
@@ -48,11 +48,6 @@ function request(points: number, ts: number): unknown {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function kernel(): Record<string, number> {
   const k = new KernelSampler({ host: hostname() });
   const cpu: number[] = [];
@@ -63,7 +58,7 @@ function kernel(): Record<string, number> {
     const u = process.cpuUsage(c);
     cpu.push((u.user + u.system) / 1000);
   }
-  return { kernel_rows: rows, kernel_cycle_cpu_ms_median: Math.round(median(cpu) * 100) / 100, slabinfo_readable: k.slabUnreadable ? 0 : 1 };
+  return { kernel_rows: rows, kernel_cycle_cpu_ms_median: Math.round(quantile(cpu, 0.5) * 100) / 100, slabinfo_readable: k.slabUnreadable ? 0 : 1 };
 }
 
 async function otlp(encoding: 'protobuf' | 'json'): Promise<number> {

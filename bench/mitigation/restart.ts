@@ -9,7 +9,7 @@ import { serveSupervisor } from '../../connectors/executors/supervisorControl.js
 import { silentLogger } from '../../engine/log.js';
 import { Metrics } from '../../engine/metrics.js';
 import { startNatsServer } from '../../test/helpers/natsServer.js';
-import { flag, saveResults } from '../lib.js';
+import { flag, quantile, saveResults } from '../lib.js';
 
 /**
  * Process restart time through the path the engine uses: a restart request over NATS
@@ -35,11 +35,6 @@ const service = (ignoreTerm: boolean) => [
     + ' const held = Buffer.alloc(200 * 1024 * 1024, 1); setInterval(() => held[0]++, 1000);',
   dir,
 ];
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
 
 async function waitFor(path: string, ms: number): Promise<void> {
   const deadline = performance.now() + ms;

@@ -14,16 +14,12 @@ import { parseArgs } from 'node:util';
 import { allocRows } from '../../connectors/simulator/rows.js';
 import { FleetSimulator } from '../../connectors/simulator/simulator.js';
 import { mainThreadCpuMs } from '../cpu.js';
+import { quantile } from '../lib.js';
 
 interface Run {
   rows: number;
   ms: number;
   cpuMs: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function batchesRun(sim: FleetSimulator): Run {
@@ -43,8 +39,8 @@ function fillRun(sim: FleetSimulator): Run {
 }
 
 function report(name: string, runs: Run[]): void {
-  const ms = median(runs.map((r) => r.ms));
-  const cpu = median(runs.map((r) => r.cpuMs));
+  const ms = quantile(runs.map((r) => r.ms), 0.5);
+  const cpu = quantile(runs.map((r) => r.cpuMs), 0.5);
   const rows = runs[0]!.rows;
   console.log(`${name.padEnd(40)} ${rows.toLocaleString('en').padStart(14)} rows  wall ${ms.toFixed(0).padStart(6)} ms `
     + `${(rows / ms / 1000).toFixed(2).padStart(6)} M/s  main-thread cpu ${cpu.toFixed(0).padStart(6)} ms ${(rows / cpu / 1000).toFixed(2).padStart(6)} M/s`);
