@@ -41,6 +41,11 @@ export interface LiveParts {
   nc: NatsConnection | null;
 }
 
+/** The parts of a live run before any has started; a test fills them in as it starts each. */
+export function liveParts(): LiveParts {
+  return { agentStop: new AbortController(), agentRun: null, engineStop: new AbortController(), engine: null, nc: null };
+}
+
 /** Stops agent and engine and closes the client; their failures are the test's assertions to report, not teardown's. */
 export async function stopLive(p: LiveParts): Promise<void> {
   p.agentStop.abort();

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ComponentRules } from '../../connectors/agent/rules.js';
@@ -15,7 +15,7 @@ import type { DiagnosisReport } from '../../engine/diagnosis.js';
 import { silentLogger } from '../../engine/log.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
 import { accepts, FIXTURES, freePort, startTarget, type Target } from '../connectors/profilers/harness.js';
-import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { engineStreamReady, liveParts, runAgent, stopLive } from '../helpers/liveAgent.js';
 import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/processes.js';
 
@@ -82,22 +82,18 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
   const reports = join(dir, `reports-${name}`);
   mkdirSync(reports);
   const announced = join(reports, 'announced.ndjson');
-  const engineStop = new AbortController();
-  const agentStop = new AbortController();
-  let nc: NatsConnection | null = null;
-  let engine: Promise<unknown> | null = null;
-  let agentRun: Promise<void> | null = null;
+  const live = liveParts();
   try {
-    nc = await connect({ servers: url });
+    const nc = live.nc = await connect({ servers: url });
     const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
     await nc.flush();
 
-    engine = runSession({
+    live.engine = runSession({
       pipeline: join(PACKAGE_ROOT, 'pipelines', 'nats-scaled.yaml'), edit: withLiveDiagnosis(url, reports),
       state: join(dir, `state-${name}.duckdb`), deadLetter: join(dir, `rejected-${name}.ndjson`), log: silentLogger,
-      signal: engineStop.signal,
+      signal: live.engineStop.signal,
     });
-    engine.catch(() => {});
+    live.engine.catch(() => {});
     await engineStreamReady(nc);
 
     // Only the target is sampled: other processes of this machine (this test's own, other users' Node.js
@@ -105,7 +101,7 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
     const rules = new ComponentRules({ rules: [{ component, cmdline }, { cmdline: '^', ignore: true }] });
     // Without cgroups: the target's cgroup holds every process of the machine's session (on a shared machine,
     // whatever else runs there), whose memory can grow and be alerted on under the target's component first.
-    agentRun = runAgent(url, rules, agentStop.signal, { cgroups: false });
+    live.agentRun = runAgent(url, rules, live.agentStop.signal, { cgroups: false });
 
     const ours = (): ReportAnnouncement | undefined => (existsSync(announced) ? readFileSync(announced, 'utf8') : '')
       .split('\n').filter(Boolean).map((l) => JSON.parse(l) as ReportAnnouncement).find((a) => a.component === component);
@@ -118,7 +114,7 @@ async function detectAndDiagnose(url: string, component: string, cmdline: string
     if (!alert) throw new Error(`no alert ${report.alert_id} among ${JSON.stringify(alerts.map((a) => a.id))}`);
     return { alert, emissions: alerts.filter((a) => a.id === report.alert_id), announcement, report };
   } finally {
-    await stopLive({ agentStop, agentRun, engineStop, engine, nc });
+    await stopLive(live);
   }
 }
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { afterAll, expect, it } from 'vitest';
 import { ComponentRules } from '../../connectors/agent/rules.js';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
@@ -12,7 +12,7 @@ import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
 import type { MitigationDecision } from '../../engine/mitigation.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
-import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { engineStreamReady, liveParts, runAgent, stopLive } from '../helpers/liveAgent.js';
 import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { alive, rssOf, until } from '../helpers/processes.js';
 
@@ -60,16 +60,12 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
   const server = useNatsServer();
 
   it('restarts the leaking service once, sees its memory back at baseline and its alert resolve, then does nothing more', async () => {
-    const engineStop = new AbortController();
-    const agentStop = new AbortController();
-    let nc: NatsConnection | null = null;
-    let engine: Promise<unknown> | null = null;
-    let agentRun: Promise<void> | null = null;
+    const live = liveParts();
     let supervisor: ChildProcess | null = null;
     const host = hostname();
     const state = join(dir, 'state.duckdb');
     try {
-      nc = await connect({ servers: server().url });
+      const nc = live.nc = await connect({ servers: server().url });
       const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
       const decisions = collectJson<MitigationDecision>(nc, 'resin.actions.*');
       await nc.flush();
@@ -85,16 +81,16 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
       const firstPid = Number(/supervising .*?pid=(\d+)/.exec(supervisorLog)![1]);
       const baseline = rssOf(firstPid);
 
-      engine = runSession({
+      live.engine = runSession({
         pipeline: join(PACKAGE_ROOT, 'pipelines', 'nats-scaled.yaml'), edit: withMitigation(server().url),
-        state, deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger, signal: engineStop.signal,
+        state, deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger, signal: live.engineStop.signal,
       });
-      engine.catch(() => {});
+      live.engine.catch(() => {});
       await engineStreamReady(nc);
 
       // The service's own command line starts with the node binary; the supervisor's has its flags first.
       const rules = new ComponentRules({ rules: [{ component: COMPONENT, cmdline: `^\\S*node -e .* ${marker}$` }] });
-      agentRun = runAgent(server().url, rules, agentStop.signal, { cgroups: false });
+      live.agentRun = runAgent(server().url, rules, live.agentStop.signal, { cgroups: false });
 
       const mine = (d: { component: string }) => d.component === COMPONENT;
       await until('the leak to be detected and the service restarted', 50_000,
@@ -127,7 +123,7 @@ describeNats('mitigation end to end: detect a leak, restart it through the super
       expect(alive(newPid)).toBe(true);
       expect(rssOf(newPid)).toBeLessThan(baseline + 30 * MB);
     } finally {
-      await stopLive({ agentStop, agentRun, engineStop, engine, nc });
+      await stopLive(live);
       if (supervisor && supervisor.exitCode === null) {
         const exited = new Promise((r) => supervisor!.once('exit', r));
         supervisor.kill('SIGTERM');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { afterAll, expect, it } from 'vitest';
 import { ComponentRules } from '../../connectors/agent/rules.js';
 import { DuckDbStore } from '../../connectors/duckdb/store.js';
@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
 import type { PipelineDefinition } from '../../engine/pipeline/definition.js';
-import { engineStreamReady, runAgent, stopLive } from '../helpers/liveAgent.js';
+import { engineStreamReady, liveParts, runAgent, stopLive } from '../helpers/liveAgent.js';
 import { collectJson, describeNats, useNatsServer } from '../helpers/nats.js';
 import { until } from '../helpers/until.js';
 
@@ -60,28 +60,24 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
 
   it('alerts the leaking process on resin.alerts.* and none of the stable ones', async () => {
     const children = new Map<Role, ChildProcess>(ROLES.map((r) => [r, startChild(r)]));
-    const engineStop = new AbortController();
-    const agentStop = new AbortController();
-    let nc: NatsConnection | null = null;
-    let engine: Promise<unknown> | null = null;
-    let agentRun: Promise<void> | null = null;
+    const live = liveParts();
     try {
-      nc = await connect({ servers: server().url });
+      const nc = live.nc = await connect({ servers: server().url });
       const alerts = collectJson<Alert>(nc, 'resin.alerts.*');
       await nc.flush();
 
-      engine = runSession({
+      live.engine = runSession({
         pipeline: join(PACKAGE_ROOT, 'pipelines', 'nats-scaled.yaml'), edit: toServer(server().url),
         state: join(dir, 'state.duckdb'), deadLetter: join(dir, 'rejected.ndjson'), log: silentLogger,
-        signal: engineStop.signal,
+        signal: live.engineStop.signal,
       });
-      engine.catch(() => {});
+      live.engine.catch(() => {});
       await engineStreamReady(nc);
 
       const host = hostname();
       const rules = new ComponentRules({ rules: ROLES.map((role) => ({ component: `test-${role}`, cmdline: `${marker}-${role}$` })) });
       const leakStarted = Date.now();
-      agentRun = runAgent(server().url, rules, agentStop.signal);
+      live.agentRun = runAgent(server().url, rules, live.agentStop.signal);
 
       const leakPid = children.get('leak')!.pid!;
       await until('an alert for the leaking child', 45_000, () => alerts.some((a) => a.component === 'test-leak' && a.state === 'open'));
@@ -100,7 +96,7 @@ describeNats('NATS end to end: host agent, scaled detection pipeline, alerts', (
       const stable = alerts.filter((a) => a.component.startsWith('test-') && a.component !== 'test-leak');
       expect(stable).toEqual([]);
     } finally {
-      await stopLive({ agentStop, agentRun, engineStop, engine, nc });
+      await stopLive(live);
       for (const c of children.values()) c.kill('SIGKILL');
     }
 
