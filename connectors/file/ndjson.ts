@@ -2,17 +2,15 @@ import { COMPONENT, CLUSTER, HOST, IdRow, PROCESS, REGION, SampleBatchBuilder, V
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { rawFromObject, type RawSample } from '../../engine/telemetry/validate.js';
 import { ByteStrings } from './byteStrings.js';
-import { scanFlatObject } from './jsonScan.js';
 import { byteLineItems, decode, LineCursor, MAX_LINE_BYTES } from './lines.js';
 import { ScannedSample, scanSample } from './ndjsonScan.js';
 import { LineJudge, refuseLongLine, type LineParser, type LineProblem, type ReaderOptions } from './text.js';
 
 const NOT_AN_OBJECT: LineProblem = { reason: 'invalid_json', detail: 'line is JSON but not an object' };
 
-/** One JSON object per line: the flat-object scanner first, `JSON.parse` for everything it declines. */
+/** One JSON object per line, for the lines `scanSample` declines: `JSON.parse` judges them. */
 export const ndjsonParser: LineParser = {
   parse(cursor: LineCursor, raw: RawSample): LineProblem | null {
-    if (scanFlatObject(cursor.text, cursor.start, cursor.end, raw)) return null;
     let value: unknown;
     try {
       value = JSON.parse(cursor.current());
@@ -25,12 +23,27 @@ export const ndjsonParser: LineParser = {
   },
 };
 
+/** Appends the sample `scanSample` read into `scanned` to `builder`, its strings numbered in the batch's dictionaries. */
+export function appendScanned(scanned: ScannedSample, strings: ByteStrings, builder: SampleBatchBuilder, row: IdRow, line: number): void {
+  row.ts = scanned.ts;
+  row.rss = scanned.rss;
+  row.pid = scanned.pid;
+  row.host_mem = scanned.host_mem;
+  row.host = strings.id(scanned.host, HOST, builder);
+  row.component = strings.id(scanned.component, COMPONENT, builder);
+  row.process = strings.id(scanned.process >= 0 ? scanned.process : scanned.component, PROCESS, builder);
+  row.region = scanned.region >= 0 ? strings.id(scanned.region, REGION, builder) : -1;
+  row.cluster = scanned.cluster >= 0 ? strings.id(scanned.cluster, CLUSTER, builder) : -1;
+  row.version = scanned.version >= 0 ? strings.id(scanned.version, VERSION, builder) : -1;
+  builder.appendIds(row, line);
+}
+
 /**
  * Batches of valid samples from NDJSON (JSON Lines) bytes. A line is first read from
  * its bytes by `scanSample`, which takes the valid samples in telemetry's plain shape
  * (nearly every line of a real file) without decoding the line or calling
  * `JSON.parse`; every line it declines is decoded and judged by the general text
- * reader (`ndjsonParser` and validation), so the outcome for any line, its number
+ * reader (`JSON.parse` and validation), so the outcome for any line, its number
  * and its reason included, is the general reader's.
  */
 export async function* readNdjson(chunks: AsyncIterable<Buffer>, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
@@ -53,18 +66,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, opts: ReaderOpt
     for (let at = 0; ;) {
       let stop = scanSample(buf, at, end, strings, scanned);
       if (stop >= 0) {
-        cursor.line++;
-        row.ts = scanned.ts;
-        row.rss = scanned.rss;
-        row.pid = scanned.pid;
-        row.host_mem = scanned.host_mem;
-        row.host = strings.id(scanned.host, HOST, builder);
-        row.component = strings.id(scanned.component, COMPONENT, builder);
-        row.process = strings.id(scanned.process >= 0 ? scanned.process : scanned.component, PROCESS, builder);
-        row.region = scanned.region >= 0 ? strings.id(scanned.region, REGION, builder) : -1;
-        row.cluster = scanned.cluster >= 0 ? strings.id(scanned.cluster, CLUSTER, builder) : -1;
-        row.version = scanned.version >= 0 ? strings.id(scanned.version, VERSION, builder) : -1;
-        builder.appendIds(row, cursor.line);
+        appendScanned(scanned, strings, builder, row, ++cursor.line);
       } else {
         const nl = buf.indexOf(10, at);
         stop = nl < 0 ? end : nl;

@@ -1,9 +1,10 @@
-import { isAscii } from 'node:buffer';
 import type { DeadLetter } from '../../engine/deadLetter.js';
-import type { SampleBatchBuilder } from '../../engine/telemetry/builder.js';
+import { IdRow, type SampleBatchBuilder } from '../../engine/telemetry/builder.js';
 import { emptyRaw, rawFromObject, SampleRow, validateSample, type RawSample } from '../../engine/telemetry/validate.js';
-import { LineCursor } from '../file/lines.js';
-import { ndjsonParser } from '../file/ndjson.js';
+import { ByteStrings } from '../file/byteStrings.js';
+import { decode, LineCursor } from '../file/lines.js';
+import { appendScanned, ndjsonParser } from '../file/ndjson.js';
+import { ScannedSample, scanSample } from '../file/ndjsonScan.js';
 
 /** Where a message came from, for its batches' records and its dead letters. */
 export interface MessageOrigin {
@@ -23,6 +24,9 @@ export class JsonPayloadReader {
   private readonly raw: RawSample = emptyRaw();
   private readonly row = new SampleRow();
   private readonly cursor = new LineCursor();
+  private readonly strings = new ByteStrings();
+  private readonly scanned = new ScannedSample();
+  private readonly ids = new IdRow();
 
   constructor(private readonly deadLetter: DeadLetter) {}
 
@@ -31,46 +35,69 @@ export class JsonPayloadReader {
    * builder fills up (the caller builds and stashes its batch). Returns rows appended.
    */
   read(data: Uint8Array, origin: MessageOrigin, builder: SampleBatchBuilder, full: () => void): number {
-    const text = decode(data);
-    const first = firstNonSpace(text);
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const first = firstNonSpace(buf);
     if (first < 0) {
       this.refuse(origin, 'invalid_json', 'message is empty', '');
       return 0;
     }
-    if (text.charCodeAt(first) === 91 /* [ */) return this.readArray(text, origin, builder, full);
-    if (text.charCodeAt(first) === 123 /* { */ && spansLines(text, first)) {
-      // A pretty-printed object is not NDJSON; one parse tells them apart (NDJSON fails at its second line).
+    if (buf[first] === 91 /* [ */) return this.readArray(decode(buf, 0, buf.length), origin, builder, full);
+    // A pretty-printed object is not NDJSON; one parse tells them apart (NDJSON fails at its second line).
+    if (buf[first] === 123 /* { */ && spansLines(buf, first) && scanSample(buf, 0, buf.length, this.strings, this.scanned) < 0) {
       let whole: unknown;
       try {
-        whole = JSON.parse(text);
+        whole = JSON.parse(decode(buf, 0, buf.length));
       } catch {
         whole = undefined;
       }
       if (whole !== undefined) return this.readValues([whole], 'object', origin, builder, full);
     }
-    return this.readLines(text, origin, builder, full);
+    return this.readLines(buf, origin, builder, full);
   }
 
-  private readLines(text: string, origin: MessageOrigin, builder: SampleBatchBuilder, full: () => void): number {
-    const { cursor, raw, row } = this;
+  /**
+   * NDJSON lines as the file reader takes them: straight from their bytes when
+   * `scanSample` reads them, decoded and judged by `JSON.parse` and validation otherwise.
+   */
+  private readLines(buf: Buffer, origin: MessageOrigin, builder: SampleBatchBuilder, full: () => void): number {
+    const { cursor, raw, row, strings, scanned } = this;
+    const end = buf.length;
     cursor.line = 0;
-    cursor.load(text);
     let appended = 0;
-    while (cursor.next()) {
-      const unreadable = ndjsonParser.parse(cursor, raw);
-      if (unreadable === 'skip') continue;
-      const invalid = unreadable === null ? validateSample(raw, row) : null;
-      if (unreadable !== null || invalid !== null) {
-        this.deadLetter.reject({
-          reason: (unreadable ?? invalid)!.reason, source: origin.subject, line: origin.seq,
-          field: invalid?.field, detail: `message ${origin.seq}, line ${cursor.line}: ${(unreadable ?? invalid)!.detail}`,
-          record: cursor.current(),
-        });
-        continue;
+    for (let at = 0; ;) {
+      if (builder.full) {
+        full();
+        // Between batches, where no entry is held: a table grown full starts over.
+        strings.trim();
       }
-      if (builder.full) full();
-      builder.append(row, origin.seq);
-      appended++;
+      let stop = scanSample(buf, at, end, strings, scanned);
+      if (stop >= 0) {
+        cursor.line++;
+        appendScanned(scanned, strings, builder, this.ids, origin.seq);
+        appended++;
+      } else {
+        const nl = buf.indexOf(10, at);
+        stop = nl < 0 ? end : nl;
+        cursor.load(decode(buf, at, stop));
+        while (cursor.next()) {
+          const unreadable = ndjsonParser.parse(cursor, raw);
+          if (unreadable === 'skip') continue;
+          const invalid = unreadable === null ? validateSample(raw, row) : null;
+          if (unreadable !== null || invalid !== null) {
+            this.deadLetter.reject({
+              reason: (unreadable ?? invalid)!.reason, source: origin.subject, line: origin.seq,
+              field: invalid?.field, detail: `message ${origin.seq}, line ${cursor.line}: ${(unreadable ?? invalid)!.detail}`,
+              record: cursor.current(),
+            });
+            continue;
+          }
+          if (builder.full) full();
+          builder.append(row, origin.seq);
+          appended++;
+        }
+      }
+      if (stop >= end) break;
+      at = stop + 1;
     }
     return appended;
   }
@@ -120,22 +147,22 @@ export class JsonPayloadReader {
   }
 }
 
-function decode(data: Uint8Array): string {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // Pure ASCII decodes about 4x faster as latin1, with the same result.
-  return isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8');
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
-function firstNonSpace(text: string, from = 0): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13 && c !== 0xfeff) return i;
+/** Index of the first byte that is not white space (nor a UTF-8 byte-order mark), -1 if none. */
+function firstNonSpace(buf: Buffer, from = 0): number {
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === 0xef && buf[i + 1] === 0xbb && buf[i + 2] === 0xbf) i += 2;
+    else if (!isSpace(c)) return i;
   }
   return -1;
 }
 
-/** Whether a line break follows `from` before the text's trailing white space. */
-function spansLines(text: string, from: number): boolean {
-  const nl = text.indexOf('\n', from);
-  return nl >= 0 && firstNonSpace(text, nl) >= 0;
+/** Whether a line break follows `from` before the message's trailing white space. */
+function spansLines(buf: Buffer, from: number): boolean {
+  const nl = buf.indexOf(10, from);
+  return nl >= 0 && firstNonSpace(buf, nl) >= 0;
 }
