@@ -55,6 +55,13 @@ interface SpecBase<O> {
   readonly options: OptionsSchema;
   /** Called once per run with validated options (defaults applied). */
   readonly _options?: O;
+  /**
+   * True when the node uses the state store beyond checkpoints (rollups, bucket counts,
+   * the mitigation audit, reference snapshots). A run without a state file of its own
+   * opens a store only for a graph with such a node: opening and removing a temporary
+   * DuckDB file costs a short replay more than reading it.
+   */
+  readonly usesStore?: boolean;
 }
 
 export interface SourceSpec<O = any, T extends PortType = PortType> extends SpecBase<O> {
