@@ -78,6 +78,22 @@ export function graphUsesStore(nodes: readonly RunnableNode[], specs: RunInputs[
   return nodes.some((n) => specs.get(n.type)?.usesStore === true);
 }
 
+/**
+ * Whether every node that `source`'s batches reach releases its input
+ * (NodeSpec.releasesInput): through the operators that emit samples, since only those
+ * may pass its batches (or views of them) on; other outputs hold none by that declaration.
+ */
+export function batchesReusable(source: RunnableNode, nodes: readonly RunnableNode[], specs: RunInputs['specs']): boolean {
+  if (source.output !== 'samples') return false;
+  const reached = new Set([source.id]);
+  for (const node of nodes) {
+    if (!node.inputs.some((id) => reached.has(id))) continue;
+    if (specs.get(node.type)?.releasesInput !== true) return false;
+    if (node.output === 'samples') reached.add(node.id);
+  }
+  return true;
+}
+
 /** The store a node sees in a run without one: every use fails, naming the node. */
 function missingStore(node: RunnableNode): StateStore {
   const fail = async (): Promise<never> => {
@@ -147,6 +163,7 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     const ctx: NodeContext = {
       id: node.id, metrics: run.metrics, deadLetter: run.deadLetter, flow, catalog,
       log: run.log.child({ node: node.id }), store: run.store ?? missingStore(node), signal, hosts,
+      ...(node.kind === 'source' ? { reuseBatches: batchesReusable(node, run.nodes, run.specs) } : {}),
     };
     shared.add(ctx);
     for (const v of Object.values(ctx)) if (typeof v === 'object' && v !== null) shared.add(v);

@@ -154,6 +154,7 @@ export const rollupSpec: OperatorSpec<RollupOptions, 'samples', 'rollups'> = {
   type: 'rollup',
   kind: 'operator',
   usesStore: true,
+  releasesInput: true,
   summary: 'Per-series period rollups (outlier-trimmed mean, max, restarts), written to the state store',
   input: 'samples',
   output: 'rollups',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { compileFile } from '../../engine/cli/session.js';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
 import { defaultRegistry } from '../../engine/nodes.js';
-import { graphUsesStore, runPipeline, type RunnableNode } from '../../engine/runtime.js';
+import { batchesReusable, graphUsesStore, runPipeline, type RunnableNode } from '../../engine/runtime.js';
 import type { NodeContext, NodeSpec } from '../../engine/spec.js';
 
 /** Test specs carry plain numbers on the `alerts` port: the runtime does not look inside items. */
@@ -188,5 +188,28 @@ describe('graphUsesStore', () => {
 
   it('is true for the default pipeline, whose rollups go to the store', async () => {
     expect(await uses('resin.yaml')).toBe(true);
+  });
+});
+
+describe('batchesReusable', () => {
+  const graphOf = async (name: string) => (await compileFile(join(PACKAGE_ROOT, 'pipelines', name))).nodes;
+
+  it.each(['passthrough.yaml', 'resin.yaml'])('lets the source of %s reuse batch memory: every node its samples reach releases them', async (name) => {
+    const nodes = await graphOf(name);
+    expect(batchesReusable(nodes.find((n) => n.kind === 'source')!, nodes, defaultRegistry())).toBe(true);
+  });
+
+  it('does not when one node the samples reach, even past an operator, may keep them', async () => {
+    const registry = defaultRegistry();
+    const keeper = { type: 'keeper', kind: 'sink', input: 'samples', summary: '', options: {}, create: () => ({ write: () => {}, close: async () => {} }) } as NodeSpec;
+    const specs = { get: (t: string) => (t === 'keeper' ? keeper : registry.get(t)) };
+    const nodes: RunnableNode[] = [
+      { id: 'src', type: 'file', kind: 'source', inputs: [], output: 'samples', options: {} },
+      { id: 'ordered', type: 'watermark', kind: 'operator', inputs: ['src'], output: 'samples', options: {} },
+      { id: 'count', type: 'discard', kind: 'sink', inputs: ['ordered'], output: null, options: {} },
+      { id: 'keep', type: 'keeper', kind: 'sink', inputs: ['ordered'], output: null, options: {} },
+    ];
+    expect(batchesReusable(nodes[0]!, nodes, specs)).toBe(false);
+    expect(batchesReusable(nodes[0]!, nodes.slice(0, 3), specs)).toBe(true);
   });
 });
