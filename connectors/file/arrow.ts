@@ -106,6 +106,19 @@ async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFee
   }
 }
 
+/** Arrays for the record numbers of whole batches, taken in turn: reusable on BodyRing's terms. */
+class RecordRing {
+  private readonly arrays = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+  private turn = 0;
+
+  take(n: number): Float64Array {
+    const i = this.turn;
+    this.turn = (i + 1) % this.arrays.length;
+    if (this.arrays[i]!.length < n) this.arrays[i] = new Float64Array(n);
+    return this.arrays[i]!.subarray(0, n);
+  }
+}
+
 /**
  * Batches of valid samples from an Arrow IPC stream or file (`.gz` too). Batches
  * already in the canonical schema with only valid rows pass through without a copy;
@@ -117,6 +130,8 @@ async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFee
 export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
   const { source, batchSize, deadLetter, signal } = opts;
   const { feed, failure, close } = await openArrow(path, opts.reuseMemory === true);
+  const recordRing = opts.reuseMemory === true ? new RecordRing() : null;
+  const scratch = recordRing ? (n: number) => recordRing.take(n) : undefined;
   let nextRecord = 1;
   try {
     for (;;) {
@@ -149,7 +164,7 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
       }
       const broken = bufferProblem(batch);
       if (broken !== null) throw new SourceError(`"${path}": Arrow IPC data cannot be decoded at record ${first}: ${broken}`);
-      const conformed = conformBatch(batch, first, source, deadLetter);
+      const conformed = conformBatch(batch, first, source, deadLetter, scratch);
       const cols = conformed.columns;
       if (cols === null) continue;
       for (let start = 0; start < cols.length; start += batchSize) {

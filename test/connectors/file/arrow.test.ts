@@ -152,11 +152,13 @@ describe('Arrow reader, reused memory', () => {
     const { opts, deadLetter } = readerOptions(file, batchSize, { reuseMemory });
     const rows: Record<string, unknown>[] = [];
     const bodies = new Set<ArrayBufferLike>();
+    const records = new Set<ArrayBufferLike>();
     for await (const b of readArrow(file, opts)) {
       rows.push(...rowsOf([b]));
       bodies.add(floatColumn(b.data, 'ts').buffer);
+      records.add(b.records.buffer);
     }
-    return { rows, bodies, rejected: rejected(deadLetter.rejections) };
+    return { rows, bodies, records, rejected: rejected(deadLetter.rejections) };
   }
 
   it.each(['ring.arrows', 'ring.arrows.gz', 'ring.arrow'])('reads %s into three buffers in turn, to the same rows', async (name) => {
@@ -169,6 +171,7 @@ describe('Arrow reader, reused memory', () => {
     const reused = await rowsAsRead(file, true);
     expect(fresh.bodies.size).toBe(8);
     expect(reused.bodies.size).toBe(3);
+    expect(reused.records.size).toBe(3);
     expect(reused.rows).toEqual(fresh.rows);
     expect(reused.rows).toHaveLength(batches.reduce((n, b) => n + b.numRows, 0));
   });
