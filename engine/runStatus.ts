@@ -31,7 +31,7 @@ interface WatchedSource {
 export class RunStatus {
   phase: RunPhase = 'starting';
   step = 'starting';
-  /** Whether the state store is open (the session sets it around the run). */
+  /** Whether the run's state store is open, or the run needs none (the session sets it around the run). */
   storeOpen = false;
   /** Newest event time (ms) any source has emitted; -Infinity before the first sample. */
   newestEvent = -Infinity;

@@ -32,7 +32,12 @@ export interface RunInputs {
   readonly metrics: Metrics;
   readonly deadLetter: DeadLetter;
   readonly log: Logger;
-  readonly store: StateStore;
+  /**
+   * Where state lives; absent for a run that keeps none (no state file, and no node
+   * whose type `usesStore`): nothing is restored, checkpoints only tell sources that
+   * their input is done with, and a node that reaches for the store anyway fails.
+   */
+  readonly store?: StateStore;
   readonly signal?: AbortSignal;
   /**
    * Aborted together with `signal` to stop as a crash would, but in-process: no
@@ -66,6 +71,38 @@ class NodeFailure extends Error {
   constructor(readonly node: string, cause: unknown) {
     super(`node "${node}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
+}
+
+/** Whether any node's type uses the state store beyond checkpoints (NodeSpec.usesStore). */
+export function graphUsesStore(nodes: readonly RunnableNode[], specs: RunInputs['specs']): boolean {
+  return nodes.some((n) => specs.get(n.type)?.usesStore === true);
+}
+
+/**
+ * Whether every node that `source`'s batches reach releases its input
+ * (NodeSpec.releasesInput): through the operators that emit samples, since only those
+ * may pass its batches (or views of them) on; other outputs hold none by that declaration.
+ */
+export function batchesReusable(source: RunnableNode, nodes: readonly RunnableNode[], specs: RunInputs['specs']): boolean {
+  if (source.output !== 'samples') return false;
+  const reached = new Set([source.id]);
+  for (const node of nodes) {
+    if (!node.inputs.some((id) => reached.has(id))) continue;
+    if (specs.get(node.type)?.releasesInput !== true) return false;
+    if (node.output === 'samples') reached.add(node.id);
+  }
+  return true;
+}
+
+/** The store a node sees in a run without one: every use fails, naming the node. */
+function missingStore(node: RunnableNode): StateStore {
+  const fail = async (): Promise<never> => {
+    throw new Error(`node "${node.id}" used the state store, but its type "${node.type}" does not declare usesStore, so the run opened none`);
+  };
+  return {
+    location: '(none)', appendRollups: fail, appendBuckets: fail, expire: fail, recordDecisions: fail,
+    expireDecisions: fail, loadCheckpoint: fail, saveCheckpoint: fail, query: fail, close: async () => {},
+  };
 }
 
 const CATALOG_KEY = 'catalog';
@@ -125,7 +162,8 @@ async function runGraph(run: RunInputs, flow: Flow, catalog: SeriesCatalog, sign
     }
     const ctx: NodeContext = {
       id: node.id, metrics: run.metrics, deadLetter: run.deadLetter, flow, catalog,
-      log: run.log.child({ node: node.id }), store: run.store, signal, hosts,
+      log: run.log.child({ node: node.id }), store: run.store ?? missingStore(node), signal, hosts,
+      ...(node.kind === 'source' ? { reuseBatches: batchesReusable(node, run.nodes, run.specs) } : {}),
     };
     shared.add(ctx);
     for (const v of Object.values(ctx)) if (typeof v === 'object' && v !== null) shared.add(v);
@@ -304,17 +342,22 @@ function pull(
 }
 
 async function restore(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>): Promise<void> {
-  const saved = await run.store.loadCheckpoint(CATALOG_KEY);
+  const store = run.store;
+  if (!store) return;
+  const saved = await store.loadCheckpoint(CATALOG_KEY);
   if (saved) catalog.restore(deserialize(saved));
   for (const node of run.nodes) {
     const instance = instances.get(node.id);
     if (!isCheckpointable(instance)) continue;
-    const state = await run.store.loadCheckpoint(stateKey(node));
+    const state = await store.loadCheckpoint(stateKey(node));
     if (state) instance.restore(deserialize(state));
   }
 }
 
 async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map<string, unknown>, shared: ReadonlySet<object>): Promise<void> {
+  const store = run.store;
+  // Without a store no state outlives the run: nothing to serialise.
+  if (!store) return;
   const started = performance.now();
   const catalogState = serialize(catalog.checkpoint());
   run.metrics.gauge('checkpoint_bytes', { part: CATALOG_KEY }).value = catalogState.byteLength;
@@ -328,7 +371,7 @@ async function checkpoint(run: RunInputs, catalog: SeriesCatalog, instances: Map
     states.push([stateKey(node), state]);
   }
   // Asked for in one synchronous turn, the saves share one transaction (and one commit) in the store.
-  await Promise.all(states.map(([key, state]) => run.store.saveCheckpoint(key, state)));
+  await Promise.all(states.map(([key, state]) => store.saveCheckpoint(key, state)));
   run.metrics.inc('checkpoints');
   run.metrics.histogram('checkpoint_seconds').observe((performance.now() - started) / 1000);
 }

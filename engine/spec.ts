@@ -44,6 +44,12 @@ export interface NodeContext {
   readonly signal: AbortSignal;
   /** Hosts being profiled now: diagnosis marks them, mitigation leaves them alone. */
   readonly hosts: HostActivity;
+  /**
+   * For a source: true when every node its batches reach releases its input
+   * (NodeSpec.releasesInput), so that the memory of a batch may be reused for a later
+   * one once the flow has settled the batch after it.
+   */
+  readonly reuseBatches?: boolean;
 }
 
 interface SpecBase<O> {
@@ -55,6 +61,22 @@ interface SpecBase<O> {
   readonly options: OptionsSchema;
   /** Called once per run with validated options (defaults applied). */
   readonly _options?: O;
+  /**
+   * True when the node uses the state store beyond checkpoints (rollups, bucket counts,
+   * the mitigation audit, reference snapshots). A run without a state file of its own
+   * opens a store only for a graph with such a node: opening and removing a temporary
+   * DuckDB file costs a short replay more than reading it.
+   */
+  readonly usesStore?: boolean;
+  /**
+   * For a node whose input is samples: true when it keeps nothing of an input batch (no
+   * reference to it, no view of its columns' memory) once its handling of the batch is
+   * over, work registered with the flow included, and what it emits on another port
+   * holds no view of it either. When every node a source's batches reach declares
+   * this, the source may reuse their memory (NodeContext.reuseBatches), which spares
+   * the garbage collector a fresh buffer per batch. Absent means the node may keep them.
+   */
+  readonly releasesInput?: boolean;
 }
 
 export interface SourceSpec<O = any, T extends PortType = PortType> extends SpecBase<O> {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { NatsConnection, Subscription } from 'nats';
 import { parse as parseYaml } from 'yaml';
 import { DURATION_PATTERN, toMs } from '../../engine/duration.js';
+import { lazyValidator } from '../../engine/jsonSchema.js';
 import { ConfigError } from '../../engine/errors.js';
 import type { Logger } from '../../engine/log.js';
 import type { Metrics } from '../../engine/metrics.js';
@@ -27,7 +27,7 @@ export interface HookDefinition {
   timeout?: string | number;
 }
 
-const SCHEMA = {
+export const HOOKS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['hooks'],
@@ -47,7 +47,7 @@ const SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile<{ hooks: Record<string, HookDefinition> }>(SCHEMA);
+const validator = lazyValidator<{ hooks: Record<string, HookDefinition> }>(HOOKS_SCHEMA);
 
 export class HostHooks {
   private readonly hooks = new Map<string, { argv: string[]; timeoutMs: number }>();
@@ -62,6 +62,7 @@ export class HostHooks {
 
   static load(path: string): HostHooks {
     const doc: unknown = parseYaml(readFileSync(path, 'utf8'));
+    const validate = validator();
     if (!validate(doc)) {
       throw new ConfigError((validate.errors ?? []).map((e) => ({ field: e.instancePath || 'hooks', message: e.message ?? 'is invalid' })), path);
     }

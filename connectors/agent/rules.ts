@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { lazyValidator } from '../../engine/jsonSchema.js';
 import { ConfigError, type ConfigIssue } from '../../engine/errors.js';
 
 /**
@@ -39,7 +39,7 @@ export interface RulesFile {
   rules: RuleDefinition[];
 }
 
-const RULE_SCHEMA = {
+export const RULE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['rules'],
@@ -62,7 +62,7 @@ const RULE_SCHEMA = {
   },
 } as const;
 
-const validate = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile<RulesFile>(RULE_SCHEMA);
+const validator = lazyValidator<RulesFile>(RULE_SCHEMA);
 
 /** What a rule is matched against. */
 export interface ProcessFacts {
@@ -117,6 +117,7 @@ export class ComponentRules {
   private readonly rules: CompiledRule[];
 
   constructor(definition: RulesFile = { rules: [] }, file?: string) {
+    const validate = validator();
     if (!validate(definition)) {
       throw new ConfigError((validate.errors ?? []).map((e): ConfigIssue => ({
         field: `rules${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`,

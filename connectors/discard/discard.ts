@@ -18,6 +18,7 @@ export function discard(_options: Record<string, never>, ctx: NodeContext): Sink
 export const discardSpec: SinkSpec<Record<string, never>, 'samples'> = {
   type: 'discard',
   kind: 'sink',
+  releasesInput: true,
   summary: 'Counts samples and drops them (pass-through benchmarks)',
   input: 'samples',
   options: { type: 'object', additionalProperties: false, properties: {} },

@@ -11,7 +11,7 @@ import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
 import { BatchFeed } from './arrowFeed.js';
 import { checkFile } from './arrowGuard.js';
-import { ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
+import { BodyRing, ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
 import { fileBytes, isGzip, openFile } from './input.js';
 import type { ReaderOptions } from './text.js';
 
@@ -47,9 +47,10 @@ async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ hea
  * block it lists are checked first; its messages, laid out as a stream between its
  * magic bytes and its footer, are then read in order like a stream's. A gzipped file
  * has no random access, so it is first inflated to a temporary file (disk, not memory,
- * grows with it); gzipped streams are read as they come.
+ * grows with it); gzipped streams are read as they come. With `reuse`, record batch
+ * bodies are read into a ring of buffers (BodyRing) instead of a fresh one each.
  */
-async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () => unknown; close: () => Promise<void> }> {
+async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFeed; failure: () => unknown; close: () => Promise<void> }> {
   let handle: FileHandle | null = null;
   let chunks: AsyncGenerator<Buffer> | null = null;
   let spill: string | null = null;
@@ -91,7 +92,7 @@ async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () =
       input = new HandleBytes(handle!, 8, footerAt);
       schema = Footer.decode(footer).schema;
     }
-    const guarded = guardStream(input, path);
+    const guarded = guardStream(input, path, reuse ? new BodyRing() : undefined);
     feed = new BatchFeed(guarded.messages, schema);
     const opened = await feed.open().catch((err: unknown) => {
       throw guarded.failure() ?? err;
@@ -105,6 +106,19 @@ async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () =
   }
 }
 
+/** Arrays for the record numbers of whole batches, taken in turn: reusable on BodyRing's terms. */
+class RecordRing {
+  private readonly arrays = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
+  private turn = 0;
+
+  take(n: number): Float64Array {
+    const i = this.turn;
+    this.turn = (i + 1) % this.arrays.length;
+    if (this.arrays[i]!.length < n) this.arrays[i] = new Float64Array(n);
+    return this.arrays[i]!.subarray(0, n);
+  }
+}
+
 /**
  * Batches of valid samples from an Arrow IPC stream or file (`.gz` too). Batches
  * already in the canonical schema with only valid rows pass through without a copy;
@@ -115,7 +129,9 @@ async function openArrow(path: string): Promise<{ feed: BatchFeed; failure: () =
  */
 export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
   const { source, batchSize, deadLetter, signal } = opts;
-  const { feed, failure, close } = await openArrow(path);
+  const { feed, failure, close } = await openArrow(path, opts.reuseMemory === true);
+  const recordRing = opts.reuseMemory === true ? new RecordRing() : null;
+  const scratch = recordRing ? (n: number) => recordRing.take(n) : undefined;
   let nextRecord = 1;
   try {
     for (;;) {
@@ -148,7 +164,7 @@ export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenera
       }
       const broken = bufferProblem(batch);
       if (broken !== null) throw new SourceError(`"${path}": Arrow IPC data cannot be decoded at record ${first}: ${broken}`);
-      const conformed = conformBatch(batch, first, source, deadLetter);
+      const conformed = conformBatch(batch, first, source, deadLetter, scratch);
       const cols = conformed.columns;
       if (cols === null) continue;
       for (let start = 0; start < cols.length; start += batchSize) {

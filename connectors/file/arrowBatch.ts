@@ -151,9 +151,12 @@ function columnData(batch: RecordBatch, field: SampleField): Data | null {
 /**
  * The valid rows of `batch` in canonical columns, each refused row dead-lettered
  * with its record number (`firstRecord` is the number of row 0). The caller has
- * checked `schemaProblem` first.
+ * checked `schemaProblem` first. `scratch`, when given, receives the record numbers of
+ * a batch whose rows all pass (a buffer the caller may reuse, see BodyRing).
  */
-export function conformBatch(batch: RecordBatch, firstRecord: number, source: string, deadLetter: DeadLetter): ConformedBatch {
+export function conformBatch(
+  batch: RecordBatch, firstRecord: number, source: string, deadLetter: DeadLetter, scratch?: (n: number) => Float64Array,
+): ConformedBatch {
   const n = batch.numRows;
   const problems: Problems = new Map();
   let own = true;
@@ -209,7 +212,7 @@ export function conformBatch(batch: RecordBatch, firstRecord: number, source: st
     // Written out even though they are consecutive: without this small array per batch,
     // V8 stopped freeing the batch bodies in young-generation collections and started
     // full ones, which cost more than writing the numbers (docs/telemetry.md).
-    const records = new Float64Array(n);
+    const records = scratch ? scratch(n) : new Float64Array(n);
     for (let i = 0; i < n; i++) records[i] = firstRecord + i;
     return { columns: n > 0 ? cols : null, records, zeroCopy: own };
   }

@@ -1,9 +1,34 @@
 import type { FileHandle } from 'node:fs/promises';
-import { checkMessageHead, Corrupt, corruptAt, MAX_METADATA } from './arrowGuard.js';
+import { checkMessageHead, Corrupt, corruptAt, HEADER_RECORD_BATCH, MAX_METADATA } from './arrowGuard.js';
 
 /** Bytes read in order; fewer than asked for only at the end of the input. */
 export interface ByteSource {
-  read(length: number): Promise<Uint8Array>;
+  /**
+   * `into` (at least `length` bytes), when given, may receive the bytes, and the result
+   * is then a view of it; otherwise it is memory the source never hands out again.
+   */
+  read(length: number, into?: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Buffers for record batch bodies, taken in turn. Reused only when every node the
+ * batches reach releases them once handled (NodeContext.reuseBatches). Three suffice:
+ * when the body of batch k + 2 is read (one batch ahead, arrowFeed.ts), batch k + 1 is
+ * the one being handled, and batch k was settled, work the flow let run behind it
+ * included (engine/flow.ts), so only k's buffer is overwritten. Each buffer grows to
+ * the largest body put in it, so memory stays bounded by the input's largest batch.
+ */
+export class BodyRing {
+  private readonly buffers: (Buffer | null)[] = [null, null, null];
+  private turn = 0;
+
+  take(length: number): Uint8Array {
+    const i = this.turn;
+    this.turn = (i + 1) % this.buffers.length;
+    let buffer = this.buffers[i]!;
+    if (buffer === null || buffer.length < length) buffer = this.buffers[i] = Buffer.allocUnsafe(length);
+    return buffer.subarray(0, length);
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -25,7 +50,7 @@ export class HandleBytes implements ByteSource {
     this.position = start;
   }
 
-  async read(length: number): Promise<Uint8Array> {
+  async read(length: number, into?: Uint8Array): Promise<Uint8Array> {
     const avail = this.block.length - this.at;
     if (length <= avail) return this.take(length);
     if (length <= BLOCK / 2) {
@@ -36,7 +61,7 @@ export class HandleBytes implements ByteSource {
       this.at = 0;
       return this.take(Math.min(length, this.block.length));
     }
-    const out = Buffer.allocUnsafe(length);
+    const out = into ?? Buffer.allocUnsafe(length);
     out.set(this.block.subarray(this.at), 0);
     this.block = EMPTY;
     this.at = 0;
@@ -70,23 +95,24 @@ export class ChunkBytes implements ByteSource {
 
   constructor(private readonly chunks: AsyncIterator<Uint8Array>) {}
 
-  async read(length: number): Promise<Uint8Array> {
-    if (length <= this.head.length) {
+  async read(length: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (length <= this.head.length && into === undefined) {
       const out = this.head.subarray(0, length);
       this.head = this.head.subarray(length);
       return out;
     }
-    const out = Buffer.allocUnsafe(length);
-    let got = this.head.length;
-    out.set(this.head, 0);
-    this.head = EMPTY;
+    const out = into ?? Buffer.allocUnsafe(length);
+    let got = 0;
     while (got < length) {
-      const next = await this.chunks.next();
-      if (next.done) return out.subarray(0, got);
-      const take = Math.min(next.value.length, length - got);
-      out.set(next.value.subarray(0, take), got);
+      if (this.head.length === 0) {
+        const next = await this.chunks.next();
+        if (next.done) return out.subarray(0, got);
+        this.head = next.value;
+      }
+      const take = Math.min(this.head.length, length - got);
+      out.set(this.head.subarray(0, take), got);
       got += take;
-      this.head = next.value.subarray(take);
+      this.head = this.head.subarray(take);
     }
     return out;
   }
@@ -114,14 +140,14 @@ export interface GuardedStream {
  * the decoder then delivers every batch it had before reporting it. Input that ends
  * mid-message goes on as it is, for the decoder to report.
  */
-export function guardStream(input: ByteSource, source: string): GuardedStream {
+export function guardStream(input: ByteSource, source: string, bodies?: BodyRing): GuardedStream {
   let failed: unknown = null;
-  return { messages: messages(input, source, (err) => { failed = err; }), failure: () => failed };
+  return { messages: messages(input, source, (err) => { failed = err; }, bodies), failure: () => failed };
 }
 
 const int32 = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
 
-async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void): AsyncGenerator<IpcMessage> {
+async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void, bodies?: BodyRing): AsyncGenerator<IpcMessage> {
   let position = 0;
   for (;;) {
     const messageAt = position;
@@ -165,7 +191,9 @@ async function* messages(input: ByteSource, source: string, fail: (err: unknown)
     }
     parts.push(metadata);
     if (head.body > 0) {
-      const bytes = await input.read(head.body);
+      // Dictionaries stay with the decoder across batches: only record batch bodies are reused.
+      const into = bodies && head.kind === HEADER_RECORD_BATCH ? bodies.take(head.body) : undefined;
+      const bytes = await input.read(head.body, into);
       position += bytes.length;
       parts.push(bytes);
       if (bytes.length < head.body) {

@@ -42,7 +42,9 @@ export function fileSource(options: FileSourceOptions, ctx: NodeContext): Source
     throw new RangeError(`"batch_size" must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${options.batch_size}`);
   }
   const read = ctx.metrics.counter('samples_read');
-  const reader: ReaderOptions = { source: path, batchSize: options.batch_size, deadLetter: ctx.deadLetter, signal: ctx.signal };
+  const reader: ReaderOptions = {
+    source: path, batchSize: options.batch_size, deadLetter: ctx.deadLetter, signal: ctx.signal, reuseMemory: ctx.reuseBatches === true,
+  };
   return {
     async *read() {
       const batches = format === 'arrow' ? readArrow(path, reader)

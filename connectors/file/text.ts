@@ -15,6 +15,12 @@ export interface ReaderOptions {
   readonly maxLineBytes?: number;
   /** Reading stops, without error, once this is aborted. */
   readonly signal?: AbortSignal;
+  /**
+   * The engine lets the reader reuse a batch's memory once the batch after it was
+   * settled (NodeContext.reuseBatches); Arrow bodies are then read into three buffers
+   * in turn rather than a fresh one each.
+   */
+  readonly reuseMemory?: boolean;
 }
 
 /** Why a line could not even be read as a record (before field validation). */

@@ -13,7 +13,7 @@ export const COMMANDS: Record<string, CommandHelp> = {
       ['--pipeline P', 'pipeline definition (default: pipelines/resin.yaml); its source is replaced by the file'],
       ['--out FILE', 'write alerts here (NDJSON) instead of where the pipeline says (default: standard output)'],
       ['--dead-letter FILE', 'rejected records with line number and reason (default: <out>.rejected.ndjson)'],
-      ['--state PATH', 'DuckDB state file to resume from and write to (default: a temporary file, removed)'],
+      ['--state PATH', 'DuckDB state file to resume from and write to (default: a temporary file, removed, and none for a pipeline without a node that uses the store)'],
       ['--format F', 'ndjson, csv or arrow (default: from the file extension)'],
       ['--batch-size N', 'rows per batch (default 65536)'],
       ['--summary F', 'summary format on stderr: text or json (default text)'],

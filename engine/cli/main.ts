@@ -1,22 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SourceError, UsageError } from '../errors.js';
-import { agentCommand } from './agent.js';
 import { COMMANDS, commandHelp, mainHelp } from './commands.js';
-import { demoCommand } from './demo.js';
-import { diagnoseCommand } from './diagnose.js';
-import { graphCommand, typesCommand, validateCommand } from './inspect.js';
 import { PACKAGE_ROOT } from './paths.js';
-import { mitigationsCommand } from './mitigations.js';
-import { replayCommand } from './replay.js';
-import { runCommand } from './run.js';
-import { superviseCommand } from './supervise.js';
 
-const HANDLERS: Record<string, (argv: string[]) => Promise<number>> = {
-  replay: replayCommand, run: runCommand, demo: demoCommand,
-  validate: validateCommand, graph: graphCommand, types: typesCommand,
-  agent: agentCommand, supervise: superviseCommand, mitigations: mitigationsCommand,
-  diagnose: diagnoseCommand,
+type Handler = (argv: string[]) => Promise<number>;
+
+/**
+ * Each command's module is loaded only when it runs: together they load DuckDB, NATS,
+ * the OTLP and Prometheus decoders and every node type, most of a second of start-up
+ * that `--help`, or a replay that needs none of the agent's modules, would pay for nothing.
+ */
+const HANDLERS: Record<string, () => Promise<Handler>> = {
+  replay: async () => (await import('./replay.js')).replayCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  demo: async () => (await import('./demo.js')).demoCommand,
+  validate: async () => (await import('./inspect.js')).validateCommand,
+  graph: async () => (await import('./inspect.js')).graphCommand,
+  types: async () => (await import('./inspect.js')).typesCommand,
+  agent: async () => (await import('./agent.js')).agentCommand,
+  supervise: async () => (await import('./supervise.js')).superviseCommand,
+  mitigations: async () => (await import('./mitigations.js')).mitigationsCommand,
+  diagnose: async () => (await import('./diagnose.js')).diagnoseCommand,
 };
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad command line or pipeline definition. */
@@ -31,8 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`resin ${pkg.version}\n`);
     return 0;
   }
-  const handler = HANDLERS[command];
-  if (!handler) {
+  const load = HANDLERS[command];
+  if (!load) {
     process.stderr.write(`resin: unknown command "${command}"\n\n${mainHelp()}\n`);
     return 2;
   }
@@ -43,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    const handler = await load();
     return await handler(rest);
   } catch (err) {
     if (err instanceof ConfigError) {

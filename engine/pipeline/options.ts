@@ -1,16 +1,8 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { DURATION_PATTERN } from '../duration.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { schemaCompiler } from '../jsonSchema.js';
 import type { NodeSpec, OptionsSchema } from '../spec.js';
 import { didYouMean } from './suggest.js';
-
-// strict: a typo in a spec's schema (an unknown keyword, `required` naming no property)
-// fails when the schema is compiled instead of silently accepting anything.
-// verbose: additionalProperties errors need the parent schema to suggest the option meant.
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
-
-// Numbers are milliseconds; the format only ever sees strings, so a schema allows numbers with `type`.
-ajv.addFormat('duration', { type: 'string', validate: (s: string) => DURATION_PATTERN.test(s) });
 
 /** Schema of a duration option: `"10m"`, `"1.5h"`, `"15d"` or a number of milliseconds (see engine/duration.ts). */
 export function durationSchema(extra: OptionsSchema = {}): OptionsSchema {
@@ -23,7 +15,7 @@ function validatorOf(spec: NodeSpec): ValidateFunction {
   let validate = validators.get(spec);
   if (!validate) {
     try {
-      validate = ajv.compile(spec.options);
+      validate = schemaCompiler().compile(spec.options);
     } catch (err) {
       throw new Error(`node type "${spec.type}" has an invalid options schema: ${(err as Error).message}`, { cause: err });
     }

@@ -141,6 +141,7 @@ function buildProfilers(options: DiagnoseOptions, list: ReturnType<typeof resolv
 export const diagnoseSpec: OperatorSpec<DiagnoseOptions, 'alerts', 'reports'> = {
   type: 'diagnose',
   kind: 'operator',
+  usesStore: true,
   input: 'alerts',
   output: 'reports',
   maxInputs: 8,

@@ -175,6 +175,7 @@ export function bucketize(options: Partial<BucketizeOptions>, ctx: NodeContext):
 export const bucketizeSpec: OperatorSpec<BucketizeOptions, 'rollups', 'buckets'> = {
   type: 'bucketize',
   kind: 'operator',
+  usesStore: true,
   summary: 'Level 1: distinct hosts per component at or above each memory bucket, per period',
   input: 'rollups',
   output: 'buckets',

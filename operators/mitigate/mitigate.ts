@@ -180,6 +180,7 @@ export function mitigate(options: MitigateOptions, ctx: NodeContext, deps: Mitig
 export const mitigateSpec: OperatorSpec<MitigateOptions, 'alerts', 'actions'> = {
   type: 'mitigate',
   kind: 'operator',
+  usesStore: true,
   summary: 'Decides and carries out mitigations for leak alerts (restart, unit restart, script, host hooks) within safety limits; dry-run by default',
   input: 'alerts',
   output: 'actions',

@@ -153,6 +153,8 @@ export function rollup(options: Partial<RollupOptions>, ctx: NodeContext): Opera
 export const rollupSpec: OperatorSpec<RollupOptions, 'samples', 'rollups'> = {
   type: 'rollup',
   kind: 'operator',
+  usesStore: true,
+  releasesInput: true,
   summary: 'Per-series period rollups (outlier-trimmed mean, max, restarts), written to the state store',
   input: 'samples',
   output: 'rollups',

@@ -117,6 +117,7 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
 export const watermarkSpec: OperatorSpec<WatermarkOptions, 'samples', 'samples'> = {
   type: 'watermark',
   kind: 'operator',
+  releasesInput: true,
   summary: 'Event-time watermark: drops late samples (dead letter) and exact duplicates',
   input: 'samples',
   output: 'samples',

@@ -82,6 +82,14 @@ describe('runtime commit hook', () => {
     expect(await run.store.loadCheckpoint('catalog')).toBeNull();
   });
 
+  it('without a store restores and serialises nothing, and still tells a source that asks after each item', async () => {
+    const log: string[] = [];
+    const { store: _unused, ...run } = graph(log, { due: true, items: 2 });
+    await runPipeline(run);
+    expect(log).toEqual(['read 0', 'durable 0', 'committed', 'read 1', 'durable 1', 'committed', 'committed']);
+    expect(run.metrics.total('checkpoints')).toBe(0);
+  });
+
   it('waits for writes tracked behind before a checkpoint and before the end', async () => {
     const log: string[] = [];
     const run = graph(log, { due: true, items: 2 });

@@ -5,7 +5,11 @@ import { ConfigError } from '../../engine/errors.js';
 import { silentLogger } from '../../engine/log.js';
 import { MemoryStore } from '../../engine/memoryStore.js';
 import { Metrics } from '../../engine/metrics.js';
-import { runPipeline, type RunnableNode } from '../../engine/runtime.js';
+import { join } from 'node:path';
+import { compileFile } from '../../engine/cli/session.js';
+import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
+import { defaultRegistry } from '../../engine/nodes.js';
+import { batchesReusable, graphUsesStore, runPipeline, type RunnableNode } from '../../engine/runtime.js';
 import type { NodeContext, NodeSpec } from '../../engine/spec.js';
 
 /** Test specs carry plain numbers on the `alerts` port: the runtime does not look inside items. */
@@ -157,5 +161,55 @@ describe('runPipeline', () => {
     await runPipeline({ ...ctxDeps(), specs: s, signal: stop.signal, nodes: [node('src', 'count', 'source'), node('out', 'collect', 'sink', ['src'])] });
     expect(out.length).toBeGreaterThan(0);
     expect(closed.n).toBe(1);
+  });
+
+  it('fails a node that reaches for the store in a run without one, naming the node', async () => {
+    const s = specs();
+    s.add(s.counter(1, 0, []));
+    s.add({
+      type: 'saver', kind: 'sink', input: 'alerts', summary: '', options: {},
+      create: (_o: unknown, ctx: NodeContext) => ({
+        write: () => { ctx.flow.track(ctx.store.saveCheckpoint('x', new Uint8Array(1))); },
+        close: async () => {},
+      }),
+    } as NodeSpec);
+    const { store: _none, ...deps } = ctxDeps();
+    await expect(runPipeline({ ...deps, specs: s, nodes: [node('src', 'count', 'source'), node('keep', 'saver', 'sink', ['src'])] }))
+      .rejects.toThrow(/node "keep" used the state store, but its type "saver" does not declare usesStore/);
+  });
+});
+
+describe('graphUsesStore', () => {
+  const uses = async (name: string) => graphUsesStore((await compileFile(join(PACKAGE_ROOT, 'pipelines', name))).nodes, defaultRegistry());
+
+  it('is false for the pass-through pipeline, which a replay then runs without a store', async () => {
+    expect(await uses('passthrough.yaml')).toBe(false);
+  });
+
+  it('is true for the default pipeline, whose rollups go to the store', async () => {
+    expect(await uses('resin.yaml')).toBe(true);
+  });
+});
+
+describe('batchesReusable', () => {
+  const graphOf = async (name: string) => (await compileFile(join(PACKAGE_ROOT, 'pipelines', name))).nodes;
+
+  it.each(['passthrough.yaml', 'resin.yaml'])('lets the source of %s reuse batch memory: every node its samples reach releases them', async (name) => {
+    const nodes = await graphOf(name);
+    expect(batchesReusable(nodes.find((n) => n.kind === 'source')!, nodes, defaultRegistry())).toBe(true);
+  });
+
+  it('does not when one node the samples reach, even past an operator, may keep them', async () => {
+    const registry = defaultRegistry();
+    const keeper = { type: 'keeper', kind: 'sink', input: 'samples', summary: '', options: {}, create: () => ({ write: () => {}, close: async () => {} }) } as NodeSpec;
+    const specs = { get: (t: string) => (t === 'keeper' ? keeper : registry.get(t)) };
+    const nodes: RunnableNode[] = [
+      { id: 'src', type: 'file', kind: 'source', inputs: [], output: 'samples', options: {} },
+      { id: 'ordered', type: 'watermark', kind: 'operator', inputs: ['src'], output: 'samples', options: {} },
+      { id: 'count', type: 'discard', kind: 'sink', inputs: ['ordered'], output: null, options: {} },
+      { id: 'keep', type: 'keeper', kind: 'sink', inputs: ['ordered'], output: null, options: {} },
+    ];
+    expect(batchesReusable(nodes[0]!, nodes, specs)).toBe(false);
+    expect(batchesReusable(nodes[0]!, nodes.slice(0, 3), specs)).toBe(true);
   });
 });

@@ -146,6 +146,47 @@ describe('Arrow reader, canonical input', () => {
   });
 });
 
+describe('Arrow reader, reused memory', () => {
+  /** Every batch's rows, taken before the next batch is asked for, as the engine's nodes must. */
+  async function rowsAsRead(file: string, reuseMemory: boolean, batchSize = 1 << 20) {
+    const { opts, deadLetter } = readerOptions(file, batchSize, { reuseMemory });
+    const rows: Record<string, unknown>[] = [];
+    const bodies = new Set<ArrayBufferLike>();
+    const records = new Set<ArrayBufferLike>();
+    for await (const b of readArrow(file, opts)) {
+      rows.push(...rowsOf([b]));
+      bodies.add(floatColumn(b.data, 'ts').buffer);
+      records.add(b.records.buffer);
+    }
+    return { rows, bodies, records, rejected: rejected(deadLetter.rejections) };
+  }
+
+  it.each(['ring.arrows', 'ring.arrows.gz', 'ring.arrow'])('reads %s into three buffers in turn, to the same rows', async (name) => {
+    // One dictionary for every batch (the file layout allows no replacement); bodies that
+    // shrink, so that after the first three each fits a buffer already there.
+    const whole = canonical(40_000);
+    const batches = Array.from({ length: 8 }, (_, k) => whole.slice(5000 * k, 5000 * k + 5000 - 100 * k));
+    const file = writeIpc(name, new Table(batches), name.includes('.arrows') ? 'stream' : 'file');
+    const fresh = await rowsAsRead(file, false);
+    const reused = await rowsAsRead(file, true);
+    expect(fresh.bodies.size).toBe(8);
+    expect(reused.bodies.size).toBe(3);
+    expect(reused.records.size).toBe(3);
+    expect(reused.rows).toEqual(fresh.rows);
+    expect(reused.rows).toHaveLength(batches.reduce((n, b) => n + b.numRows, 0));
+  });
+
+  it.each(['fleet.arrows', 'fleet.arrow.gz'])('refuses the same records of %s, by the same numbers', async (name) => {
+    const file = path(`reuse-${name}`);
+    await writeFixture({ rows: 3000, format: 'arrow', bad: 30, out: file.replace(/\.gz$/, ''), arrowBatchRows: 700, attrs: true, gzip: name.endsWith('.gz') });
+    const fresh = await rowsAsRead(file, false, 300);
+    const reused = await rowsAsRead(file, true, 300);
+    expect(reused.rejected.length).toBeGreaterThan(0);
+    expect(reused.rejected).toEqual(fresh.rejected);
+    expect(reused.rows).toEqual(fresh.rows);
+  });
+});
+
 describe('Arrow reader, other schemas', () => {
   it('converts integer, timestamp and plain-string columns', async () => {
     const table = new Table({
