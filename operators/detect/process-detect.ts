@@ -50,6 +50,7 @@ export class ProcessDetector implements Checkpointable {
   private period = 0;
   private cycle = 0;
   private confirmPoints = 1;
+  private clearConfirmPoints = 1;
   private ip!: IntervalParams;
   private rp!: ReportParams;
   private s = new IntervalState();
@@ -86,6 +87,7 @@ export class ProcessDetector implements Checkpointable {
     this.period = period;
     this.cycle = set.cycle;
     this.confirmPoints = set.confirmPoints;
+    this.clearConfirmPoints = set.clearConfirmPoints;
     this.ip = set.interval;
     this.rp = set.report;
     this.s = new IntervalState();
@@ -210,7 +212,7 @@ export class ProcessDetector implements Checkpointable {
           cause = Quiet.shared;
         }
         track.streak[id] = verdict === Verdict.report ? track.streak[id]! + 1 : 0;
-        reported = track.streak[id]! >= this.confirmPoints;
+        reported = track.streak[id]! >= (judge.clear ? this.clearConfirmPoints : this.confirmPoints);
       } else {
         track.streak[id] = 0;
       }

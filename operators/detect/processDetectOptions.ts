@@ -19,6 +19,12 @@ export interface ProcessDetectOptions {
   min_duration: string | number;
   /** The report rule must hold this long without a break before a process is reported: spikes do not last. */
   confirm: string | number;
+  /** Growth this many times both `min_growth` and `growth_z` sigmas is clear: it may be reported after `clear_min_duration` and `clear_confirm` (0: off). */
+  clear_growth: number;
+  /** Least time since a (re)start or an event before clear growth is reported (more than a cycle). */
+  clear_min_duration: string | number;
+  /** How long clear growth must hold before a report. */
+  clear_confirm: string | number;
   /** Least growth reported, as a share of the level it grew from. */
   min_growth: number;
   /** Least growth reported, MB. */
@@ -62,6 +68,9 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   growth_window: '7d',
   min_duration: '30h',
   confirm: '5h',
+  clear_growth: 2.5,
+  clear_min_duration: '25h',
+  clear_confirm: '3h',
   min_growth: 0.018,
   min_growth_mb: 1,
   growth_z: 5,
@@ -84,10 +93,10 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
 const D = PROCESS_DETECT_DEFAULTS;
 const DURATIONS = [
   'model_window', 'pattern_window', 'cycle', 'growth_window', 'min_duration', 'confirm',
-  'warmup', 'warmup_max', 'event_window', 'resolve_after', 'update_every',
+  'clear_min_duration', 'clear_confirm', 'warmup', 'warmup_max', 'event_window', 'resolve_after', 'update_every',
 ] as const;
 /** Durations that may be 0. */
-const MAY_BE_ZERO: ReadonlySet<string> = new Set(['min_duration', 'confirm', 'warmup', 'event_window', 'resolve_after', 'update_every']);
+const MAY_BE_ZERO: ReadonlySet<string> = new Set(['min_duration', 'confirm', 'clear_confirm', 'warmup', 'event_window', 'resolve_after', 'update_every']);
 
 export const PROCESS_DETECT_SCHEMA = {
   type: 'object',
@@ -99,6 +108,9 @@ export const PROCESS_DETECT_SCHEMA = {
     growth_window: durationSchema({ default: D.growth_window }),
     min_duration: durationSchema({ default: D.min_duration }),
     confirm: durationSchema({ default: D.confirm }),
+    clear_growth: { type: 'number', minimum: 0, default: D.clear_growth },
+    clear_min_duration: durationSchema({ default: D.clear_min_duration }),
+    clear_confirm: durationSchema({ default: D.clear_confirm }),
     min_growth: { type: 'number', minimum: 0, default: D.min_growth },
     min_growth_mb: { type: 'number', minimum: 0, default: D.min_growth_mb },
     growth_z: { type: 'number', minimum: 0, default: D.growth_z },
@@ -163,6 +175,8 @@ export interface PeriodSetup {
   cycle: number;
   /** Periods the report rule must hold. */
   confirmPoints: number;
+  /** Periods the report rule must hold while the growth is clear. */
+  clearConfirmPoints: number;
   /** Periods asked for by pattern_window when more than MAX_PATTERN_SLOTS (0: not clipped). */
   clippedFrom: number;
   interval: IntervalParams;
@@ -184,6 +198,7 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
     slots,
     cycle,
     confirmPoints: Math.max(1, Math.round(ms.confirm / period)),
+    clearConfirmPoints: Math.max(1, Math.round(Math.min(ms.clear_confirm, ms.confirm) / period)),
     clippedFrom,
     interval: {
       period,
@@ -203,6 +218,8 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
       cycle,
       growthPoints: Math.max(cycle + Math.max(1, cycle >> 2), Math.min(slots, Math.round(ms.growth_window / period))),
       minSpan: Math.ceil(ms.min_duration / period),
+      clearSpan: Math.ceil(Math.min(ms.clear_min_duration, ms.min_duration) / period),
+      clearGrowth: (o.clear_growth ?? D.clear_growth) > 0 ? (o.clear_growth ?? D.clear_growth) : Infinity,
       minGrowth: o.min_growth ?? D.min_growth,
       minGrowthBytes: (o.min_growth_mb ?? D.min_growth_mb) * 1024 * 1024,
       growthZ: o.growth_z ?? D.growth_z,

@@ -31,6 +31,12 @@ import { ABS_TO_SIGMA, type IntervalState } from './suspiciousInterval.js';
  *   by `peerShare` of its own growth over the same days (see peerGrowth.ts).
  * A process that restarts often may pass with less than `growthZ` sigmas when earlier
  * lifetimes grew too, every other test passing (lifetimeEvidence.ts).
+ *
+ * Growth `clearGrowth` times over both thresholds is clear: no daily cycle, warm-up tail
+ * or day-to-day wander of the process explains that much. It is judged from `clearSpan`
+ * periods after the anchor (two overlapping days with a few non-shared hours, not the
+ * quarter cycle of the rule), and needs a shorter confirmation (`clear`, read by the
+ * operator after each judgement). Every other test applies unchanged.
  */
 export interface ReportParams {
   /** Length of a period, ms. */
@@ -41,6 +47,10 @@ export interface ReportParams {
   readonly growthPoints: number;
   /** Fewest periods since the anchor before a report. */
   readonly minSpan: number;
+  /** Fewest periods since the anchor before a report of clear growth (at most minSpan). */
+  readonly clearSpan: number;
+  /** Growth of this many times both minGrowth and growthZ sigmas is clear (Infinity: never). */
+  readonly clearGrowth: number;
   readonly minGrowth: number;
   readonly minGrowthBytes: number;
   readonly growthZ: number;
@@ -81,6 +91,8 @@ export class GrowthJudge {
   private readonly scratch: Float64Array;
   private readonly peerGrowth = new Float64Array(MAX_PEERS);
   private readonly shared = { own: NaN, peers: NaN };
+  /** Whether the last judgement found clear growth (scratch, not state: it is set by every judgement). */
+  clear = false;
 
   constructor(
     private readonly rp: ReportParams, private readonly ring: PeriodRing,
@@ -131,14 +143,17 @@ export class GrowthJudge {
     const rp = this.rp, ring = this.ring, d = rp.cycle, sc = this.scratch;
     const a = Math.max(from, p - rp.growthPoints + 1);
     const ahead = p - a + 1 - d;
-    if (p - from < rp.minSpan || ahead < Math.max(1, d >> 2)) return Verdict.notYet;
+    this.clear = false;
+    // Before min_duration, only clear growth may be reported: such a judgement is no lifetime's evidence either way.
+    const early = p - from < rp.minSpan || ahead < Math.max(1, d >> 2);
+    if (early && (p - from < rp.clearSpan || ahead < 1 || rp.clearGrowth === Infinity)) return Verdict.notYet;
     const head = ring.mean(id, a, a + d - 1);
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
     const scale = ahead < d ? ahead / d : 1;
     const lives = this.lives;
     // From here on the lifetime's evidence learns what each judgement showed (0: no growth of its own).
-    lives.note(id, 0);
+    if (!early) lives.note(id, 0);
     // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
     const quick = (ring.mean(id, p - pairs + 1, p) - ring.mean(id, p - pairs + 1 - lag, p - lag)) * scale;
     if (!(quick >= 0.5 * rp.minGrowth * head)) return Verdict.notYet;
@@ -150,6 +165,8 @@ export class GrowthJudge {
       : this.peerNoiseN[model]! >= DAY_NOISE_MIN ? this.peerNoise[model]! * head : 0;
     const sigma = Math.max(sigmaStep * Math.sqrt(2 / d), own / Math.sqrt(3)) * Math.sqrt(pairs / d);
     const z = growth / sigma;
+    this.clear = z >= rp.clearGrowth * rp.growthZ && growth >= rp.clearGrowth * rp.minGrowth * head;
+    if (early && !this.clear) return Verdict.notYet;
     // Short of growth_z, growth may still count when earlier lifetimes showed it too (lifetimeEvidence.ts).
     const alone = z >= rp.growthZ;
     if (!alone && !(z >= lives.zMin)) {
@@ -170,7 +187,11 @@ export class GrowthJudge {
     if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
     // Peers that grew for real make it an event (the interval starts after it); peers that only
     // drifted a little hold the report back without throwing the interval away.
-    return alone && shared.peers >= PEER_EVENT ? Verdict.shared : Verdict.notYet;
+    if (!(alone && shared.peers >= PEER_EVENT)) return Verdict.notYet;
+    // An event throws away the growth so far, so it must be the host's and not a few host-mates'
+    // own restarts: host-mates restarted within the compared days (their warm-up is theirs) are left out.
+    const settled = this.sharedGrowth(id, p, shift, true);
+    return settled.peers >= PEER_EVENT && settled.peers >= rp.peerShare * settled.own ? Verdict.shared : Verdict.notYet;
   }
 
   /**
@@ -215,9 +236,11 @@ export class GrowthJudge {
    * its model group's median) between two day-long windows `shift` periods apart, ending
    * at p. Peers are measured without their restart and the first quarter of its warm-up:
    * most of a warm-up is over within hours, and what remains only makes peers look more
-   * like growing, which errs towards silence.
+   * like growing, which errs towards silence. With `settledHost`, host-mates restarted
+   * since the earlier day began are left out altogether (the group's peers are not:
+   * a rollout restarts many of them, and a cluster's buffers fill all the same).
    */
-  private sharedGrowth(id: number, p: number, shift: number): { own: number; peers: number } {
+  private sharedGrowth(id: number, p: number, shift: number, settledHost = false): { own: number; peers: number } {
     const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring;
     const out = this.shared;
     out.own = stitchedGrowth(ring, id, p, d, shift, 0, 0);
@@ -229,7 +252,8 @@ export class GrowthJudge {
       const from = Math.floor(restart / period);
       return stitchedGrowth(ring, q, p, d, shift, from, from + Math.ceil((s.warmUntil[q]! - restart) / 4 / period));
     };
-    const host = this.peers.medianGrowth(id, true, growth, this.peerGrowth);
+    const since = (p - d - shift + 1) * period;
+    const host = this.peers.medianGrowth(id, true, settledHost ? (q) => (s.warmUntil[q]! >= since ? NaN : growth(q)) : growth, this.peerGrowth);
     const group = this.peers.medianGrowth(id, false, growth, this.peerGrowth);
     out.peers = Math.max(host === host ? host : -Infinity, group === group ? group : -Infinity);
     return out;

@@ -50,6 +50,26 @@ describe('process-detect', () => {
     expect(new Set(alerts.map((a) => a.host))).toEqual(new Set(['host-0']));
   });
 
+  it('reports clear growth after clear_confirm, growth that is merely large after confirm', async () => {
+    // 30%/day and 8%/day from day 5: the fast leak is clear (2.5 x min_growth and growth_z) hours after
+    // it passes the rule, the slow one only passes it.
+    const start = 5 * 24;
+    const run = async (opts: Partial<ProcessDetectOptions>) => {
+      const { ctx, input } = fleet(12, 9, (i, k) => (k >= start ? ((i === 0 ? 0.3 : i === 1 ? 0.08 : 0) * (k - start)) / 24 : 0));
+      const { alerts } = await detect(input, opts, ctx);
+      expect(new Set(alerts.map((a) => a.host))).toEqual(new Set(['host-0', 'host-1']));
+      return [hoursToOpen(alerts, 'host-0', T0 + start * HOUR)!, hoursToOpen(alerts, 'host-1', T0 + start * HOUR)!];
+    };
+    const [fast, slow] = await run({});
+    const [fastOff, slowOff] = await run({ clear_growth: 0 });
+    const [fastLong] = await run({ clear_confirm: '5h' });
+    // At most the two periods between confirm and clear_confirm sooner.
+    expect(fast).toBeLessThan(fastOff);
+    expect(fastOff - fast).toBeLessThanOrEqual(2);
+    expect(fastLong).toBe(fastOff);
+    expect(slow).toBe(slowOff);
+  });
+
   it('fills the alert from the catalog and the interval', async () => {
     const start = 5 * 24;
     const { ctx, ids, input } = fleet(10, 9, (i, k) => (i === 3 && k >= start ? (0.1 * (k - start)) / 24 : 0));
@@ -230,6 +250,7 @@ describe('process-detect', () => {
     // One second stands for one hour: every duration option divided by 3600.
     const b = await detect(seconds.input, {
       model_window: '720s', pattern_window: '168s', cycle: '24s', growth_window: '168s', min_duration: '30s', confirm: '5s',
+      clear_min_duration: '25s', clear_confirm: '3s',
       warmup: '24s', event_window: '6s', resolve_after: '12s', update_every: '6s',
     }, seconds.ctx);
     // Updates follow severity too, whose dT term counts months of event time: compare what opens and closes.
@@ -290,6 +311,8 @@ describe('process-detect', () => {
     expect(build({ cycle: '0h' })).toThrow(ConfigError);
     expect(() => resolveOptions(processDetectSpec, { smoothing: '24h' })).toThrow(/smoothing/);
     expect(() => resolveOptions(processDetectSpec, { warmup: 'soon' })).toThrow(/warmup/);
+    expect(() => resolveOptions(processDetectSpec, { clear_growth: -1 })).toThrow(/clear_growth/);
+    expect(build({ clear_min_duration: '0h' })).toThrow(/clear_min_duration/);
   });
 
   it('releases its state on close', async () => {

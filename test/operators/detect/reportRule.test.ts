@@ -9,16 +9,16 @@ import { gauss } from './fleet.js';
 const H = 3_600_000;
 const RP: ReportParams = {
   period: H, cycle: 24, growthPoints: 72, minSpan: 30, minGrowth: 0.018, minGrowthBytes: 0,
-  growthZ: 5, recentShare: 0.25, peerShare: 0.25, lifetimeZ: 2,
+  growthZ: 5, recentShare: 0.25, peerShare: 0.25, lifetimeZ: 2, clearSpan: 30, clearGrowth: Infinity,
 };
 
 /** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */
-function setup(n: number, periods: number, value: (i: number, p: number) => number, rp = RP) {
+function setup(n: number, periods: number, value: (i: number, p: number) => number, rp = RP, group = (_: number) => 0) {
   const ring = new PeriodRing(168), peers = new PeerIndex(), state = new IntervalState();
   ring.ensure(n);
   state.ensure(n);
   for (let i = 0; i < n; i++) {
-    peers.join(i, 0, 0);
+    peers.join(i, 0, group(i));
     state.warmUntil[i] = -Infinity;
     for (let p = 0; p < periods; p++) ring.write(i, p, value(i, p));
   }
@@ -26,7 +26,7 @@ function setup(n: number, periods: number, value: (i: number, p: number) => numb
   lives.ensure(n);
   const judge = new GrowthJudge(rp, ring, peers, state, lives);
   judge.ensure(n, 1);
-  return Object.assign(judge, { evidence: lives });
+  return Object.assign(judge, { evidence: lives, interval: state });
 }
 
 const cycle = (p: number) => 1000 * (1 + 0.08 * Math.sin((2 * Math.PI * p) / 24));
@@ -109,5 +109,47 @@ describe('report rule', () => {
     expect(own.evidence.last[0]).toBeGreaterThan(5);
     expect(setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + (i === 0 ? 0.03 : 0.01) * Math.min(1, Math.max(0, (p - 80) / 6))), { ...RP, peerShare: 0 })
       .judge(0, 99, 0, 0, 1)).toBe(Verdict.report);
+  });
+
+  it('judges clear growth before min_duration, and nothing less clear', () => {
+    // 60%/day from the anchor at 0, under the daily cycle: 26 periods on, the two overlapping days
+    // differ by 3 non-shared hours' worth (6% of the first day's level), more than 2.5 x min_growth.
+    const clear = { ...RP, clearSpan: 25, clearGrowth: 2.5 };
+    const fast = setup(1, 60, (_, p) => cycle(p) * (1 + (0.6 * p) / 24), clear);
+    expect(fast.judge(0, 26, 0, 0, 1)).toBe(Verdict.report);
+    expect(fast.clear).toBe(true);
+    // Not before clear_min_duration, and never without the option.
+    expect(fast.judge(0, 23, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(setup(1, 60, (_, p) => cycle(p) * (1 + (0.6 * p) / 24)).judge(0, 26, 0, 0, 1)).toBe(Verdict.notYet);
+    // 10%/day is reported at min_duration, not before, and is not clear then.
+    const slow = setup(1, 60, (_, p) => cycle(p) * (1 + (0.1 * p) / 24), clear);
+    for (let p = 25; p < 30; p++) expect(slow.judge(0, p, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(slow.judge(0, 30, 0, 0, 1)).toBe(Verdict.report);
+    expect(slow.clear).toBe(false);
+    // An early judgement that is not clear is no lifetime's evidence: the chain kept stands.
+    slow.evidence.last[0] = 3;
+    slow.evidence.current[0] = NaN;
+    slow.judge(0, 26, 0, 0, 1);
+    expect(slow.evidence.current[0]).toBeNaN();
+  });
+
+  it('does not call growth an event when the host-mates that grew with it had just restarted', () => {
+    // Five processes on one host, each of another component (no group peers); process 0 grows 10%
+    // over six hours at period 80. Two host-mates warm up by 12% over a day from period 70; two stay flat.
+    const warm = (p: number) => 1 + 0.12 * Math.min(1, Math.max(0, (p - 70) / 24));
+    const rise = (p: number) => 1 + 0.1 * Math.min(1, Math.max(0, (p - 80) / 6));
+    const value = (i: number, p: number) => (1000 + 100 * i) * (i === 0 ? rise(p) : i <= 2 ? warm(p) : 1);
+    const own = (i: number) => i;
+    // Not known to have restarted, the median host-mate grew by more than 2% and a quarter of its growth: an event.
+    expect(setup(5, 100, value, RP, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
+    // Restarted at period 70, their rise is their warm-up, not the host's load: held back, not thrown away.
+    const judge = setup(5, 100, value, RP, own);
+    for (const q of [1, 2]) {
+      judge.interval.restartTs[q] = 70 * H;
+      judge.interval.warmUntil[q] = 72 * H;
+    }
+    expect(judge.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
+    // Host-mates that took the same growth without a restart make it an event.
+    expect(setup(5, 100, (i, p) => (1000 + 100 * i) * (i <= 2 ? rise(p) : 1), RP, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
   });
 });
