@@ -164,9 +164,9 @@ export class DuckDbStore implements StateStore {
       }
       const store = new DuckDbStore(
         path, instance, conn, dims, nameAppenders,
-        new ChunkAppender(await conn.createAppender('series'), [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
-        new ChunkAppender(await conn.createAppender('rollups'), [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
-        new ChunkAppender(await conn.createAppender('buckets'), [BIGINT, INTEGER, DOUBLE, INTEGER]),
+        new ChunkAppender(await conn.createAppender('series'), 'series', [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
+        new ChunkAppender(await conn.createAppender('rollups'), 'rollups', [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
+        new ChunkAppender(await conn.createAppender('buckets'), 'buckets', [BIGINT, INTEGER, DOUBLE, INTEGER]),
         await through('rollups'), await through('buckets'),
       );
       store.references = await DuckDbReferenceStore.open(conn, (work) => store.serial(work));
@@ -223,8 +223,8 @@ export class DuckDbStore implements StateStore {
         await w.work();
       }
       current = null;
-      this.flushAppended();
-      await this.conn.run('COMMIT');
+      // Rows appended as text commit in the same round trip to libuv's pool.
+      await this.conn.run([...this.flushAppended(), 'COMMIT'].join(';\n'));
     } catch (err) {
       this.failure = err;
       // Rows an appender still buffers would otherwise reach the file on close.
@@ -243,17 +243,25 @@ export class DuckDbStore implements StateStore {
   }
 
   /**
-   * Hands the rows appended in this transaction to their tables: once per transaction
-   * rather than once per period, since each flush has a fixed cost on this thread.
+   * Hands the rows appended in this transaction through chunks to their tables: once
+   * per transaction rather than once per period, since each flush has a fixed cost on
+   * this thread. Returns the INSERT statements of the rows appended as text, which the
+   * caller runs next.
    */
-  private flushAppended(): void {
-    for (const out of this.appended) out.flush();
+  private flushAppended(): string[] {
+    const text: string[] = [];
+    for (const out of this.appended) {
+      out.flush();
+      text.push(...out.takeText());
+    }
     this.appended.clear();
+    return text;
   }
 
   /** A statement inside the transaction, after the rows appended before it, which it may delete. */
   private async statement(sql: string, params?: DuckDBValue[]): Promise<void> {
-    this.flushAppended();
+    const text = this.flushAppended();
+    if (text.length) await this.conn.run(text.join(';\n'));
     await this.conn.run(sql, params);
   }
 
