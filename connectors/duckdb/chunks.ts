@@ -14,10 +14,11 @@ const ROWS = bindings.vector_size();
 /**
  * Most rows written as SQL text rather than through the appender. An appender flush
  * costs ~0.5-0.8 ms of the JavaScript thread whatever its size (DuckDB plans and runs
- * an INSERT on the calling thread), ~0.1 us a row beyond that; formatting a row of
- * numbers costs ~0.5 us. Below this many rows, text is cheaper (docs/detection.md).
+ * an INSERT on the calling thread), ~0.1 us a row beyond that; formatting a row costs
+ * ~1-2 us (a double's shortest exact form is the dear part). Up to this many rows,
+ * text is cheaper (docs/detection.md).
  */
-export const TEXT_ROWS = 512;
+export const TEXT_ROWS = 256;
 
 /**
  * Appends typed-array columns to one table, in the connection's open transaction.
