@@ -223,8 +223,7 @@ export class DuckDbStore implements StateStore {
         await w.work();
       }
       current = null;
-      // Rows appended as text commit in the same round trip to libuv's pool.
-      await this.conn.run([...this.flushAppended(), 'COMMIT'].join(';\n'));
+      await this.conn.run([...this.flushAppended(), 'COMMIT'].join(';\n')); // text rows ride with the COMMIT
     } catch (err) {
       this.failure = err;
       // Rows an appender still buffers would otherwise reach the file on close.
@@ -243,10 +242,9 @@ export class DuckDbStore implements StateStore {
   }
 
   /**
-   * Hands the rows appended in this transaction through chunks to their tables: once
-   * per transaction rather than once per period, since each flush has a fixed cost on
-   * this thread. Returns the INSERT statements of the rows appended as text, which the
-   * caller runs next.
+   * Flushes the rows appended through chunks (once per transaction, not per period: a
+   * flush has a fixed cost on this thread); returns the rows appended as text, as
+   * INSERT statements for the caller to run next.
    */
   private flushAppended(): string[] {
     const text: string[] = [];
@@ -316,8 +314,7 @@ export class DuckDbStore implements StateStore {
     if (rows.length === 0) return;
     return this.write(`the bucket counts of period ${new Date(rows.start).toISOString()}`, async () => {
       const ids = this.dims.components.translate(rows.componentNames);
-      if (this.bucketComponents.length < rows.length) this.bucketComponents = new Int32Array(rows.length);
-      const component = this.bucketComponents;
+      const component = this.bucketComponents = this.bucketComponents.length < rows.length ? new Int32Array(rows.length) : this.bucketComponents;
       for (let i = 0; i < rows.length; i++) component[i] = ids[rows.component[i]!]!;
       this.writeDimensions();
       if (rows.start <= this.bucketsThrough) await this.statement('DELETE FROM buckets WHERE start = $1', [Math.floor(rows.start)]);
