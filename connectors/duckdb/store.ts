@@ -164,9 +164,9 @@ export class DuckDbStore implements StateStore {
       }
       const store = new DuckDbStore(
         path, instance, conn, dims, nameAppenders,
-        new ChunkAppender(await conn.createAppender('series'), [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
-        new ChunkAppender(await conn.createAppender('rollups'), [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
-        new ChunkAppender(await conn.createAppender('buckets'), [BIGINT, INTEGER, DOUBLE, INTEGER]),
+        new ChunkAppender(await conn.createAppender('series'), 'series', [INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER, INTEGER]),
+        new ChunkAppender(await conn.createAppender('rollups'), 'rollups', [BIGINT, INTEGER, DOUBLE, DOUBLE, INTEGER, INTEGER, BOOLEAN]),
+        new ChunkAppender(await conn.createAppender('buckets'), 'buckets', [BIGINT, INTEGER, DOUBLE, INTEGER]),
         await through('rollups'), await through('buckets'),
       );
       store.references = await DuckDbReferenceStore.open(conn, (work) => store.serial(work));
@@ -223,8 +223,7 @@ export class DuckDbStore implements StateStore {
         await w.work();
       }
       current = null;
-      this.flushAppended();
-      await this.conn.run('COMMIT');
+      await this.conn.run([...this.flushAppended(), 'COMMIT'].join(';\n')); // text rows ride with the COMMIT
     } catch (err) {
       this.failure = err;
       // Rows an appender still buffers would otherwise reach the file on close.
@@ -243,17 +242,24 @@ export class DuckDbStore implements StateStore {
   }
 
   /**
-   * Hands the rows appended in this transaction to their tables: once per transaction
-   * rather than once per period, since each flush has a fixed cost on this thread.
+   * Flushes the rows appended through chunks (once per transaction, not per period: a
+   * flush has a fixed cost on this thread); returns the rows appended as text, as
+   * INSERT statements for the caller to run next.
    */
-  private flushAppended(): void {
-    for (const out of this.appended) out.flush();
+  private flushAppended(): string[] {
+    const text: string[] = [];
+    for (const out of this.appended) {
+      out.flush();
+      text.push(...out.takeText());
+    }
     this.appended.clear();
+    return text;
   }
 
   /** A statement inside the transaction, after the rows appended before it, which it may delete. */
   private async statement(sql: string, params?: DuckDBValue[]): Promise<void> {
-    this.flushAppended();
+    const text = this.flushAppended();
+    if (text.length) await this.conn.run(text.join(';\n'));
     await this.conn.run(sql, params);
   }
 
@@ -308,8 +314,7 @@ export class DuckDbStore implements StateStore {
     if (rows.length === 0) return;
     return this.write(`the bucket counts of period ${new Date(rows.start).toISOString()}`, async () => {
       const ids = this.dims.components.translate(rows.componentNames);
-      if (this.bucketComponents.length < rows.length) this.bucketComponents = new Int32Array(rows.length);
-      const component = this.bucketComponents;
+      const component = this.bucketComponents = this.bucketComponents.length < rows.length ? new Int32Array(rows.length) : this.bucketComponents;
       for (let i = 0; i < rows.length; i++) component[i] = ids[rows.component[i]!]!;
       this.writeDimensions();
       if (rows.start <= this.bucketsThrough) await this.statement('DELETE FROM buckets WHERE start = $1', [Math.floor(rows.start)]);

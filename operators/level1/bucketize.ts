@@ -52,6 +52,12 @@ export class BucketCounter {
   private order = new Int32Array(0);
   private bucketOf = new Int8Array(0);
   private touched = new Int32Array(0);
+  /**
+   * Per series, the bucket of its last period: a process moves between buckets rarely,
+   * so two comparisons usually confirm it, where the search costs ~5 unpredictable
+   * branches (it was ~60% of counting a period). A hint only: always checked.
+   */
+  private lastBucket = new Int8Array(0);
   private readonly histogram: Int32Array;
 
   constructor(readonly bucketMb: Float64Array) {
@@ -88,14 +94,24 @@ export class BucketCounter {
       this.stamp = new Int32Array(size);
       this.touched = new Int32Array(size);
     }
+    if (this.lastBucket.length < catalog.size) {
+      const hint = new Int8Array(Math.max(catalog.size, this.lastBucket.length * 2));
+      hint.set(this.lastBucket);
+      this.lastBucket = hint;
+    }
     const comp = catalog.seriesComponent, host = catalog.seriesHost;
     const perComponent = this.perComponent.fill(0, 0, C + 1);
+    const bounds = this.bounds, last = this.lastBucket;
 
     // Counting sort of rows by component: groups without a Map or row objects.
     for (let i = 0; i < n; i++) {
       const s = batch.series[i]!;
       perComponent[comp[s]! + 1]!++;
-      this.bucketOf[i] = this.bucket(batch.mean[i]!);
+      const x = batch.mean[i]!;
+      let b = last[s]!;
+      // The highest bucket whose lower bound is at most x, as the search would find.
+      if (!((b < 0 || bounds[b]! <= x) && (b + 1 === B ? true : x < bounds[b + 1]!))) b = last[s] = this.bucket(x);
+      this.bucketOf[i] = b;
     }
     let present = 0;
     for (let c = 0; c < C; c++) if (perComponent[c + 1]! > 0) present++;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TEXT_ROWS } from '../../../connectors/duckdb/chunks.js';
 import { DuckDbStore } from '../../../connectors/duckdb/store.js';
 import type { BucketRows } from '../../../engine/state.js';
 import { makeSampleBatch, utf8Data } from '../../../engine/telemetry/arrowData.js';
@@ -140,6 +141,29 @@ describe('DuckDbStore', () => {
       'SELECT count(*) AS n, sum(mean) AS total, count(pid) AS pids, sum(pid) AS pid_sum, sum(restarted::INT) AS restarted FROM rollups');
     const expectedPidSum = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : i)).reduce((a, b) => a + b, 0);
     expect(agg).toEqual({ n, total: (n * (n - 1)) / 2, pids: n - n / 5, pid_sum: expectedPidSum, restarted: Math.ceil(n / 3) });
+    await store.close();
+  });
+
+  it('writes the same values whether a period goes in as SQL text (few rows) or through chunks (many)', async () => {
+    const store = await DuckDbStore.open(path);
+    const catalog = new SeriesCatalog();
+    const many = TEXT_ROWS + 1;
+    const ids = register(catalog, Array.from({ length: many }, (_, i) => ({ host: `h${i}`, component: 'c' })));
+    const awkward = [0.1, 0.30000000000000004, 5e-324, 1.7976931348623157e308, -0, NaN, Infinity, -Infinity, 2 ** 53 + 2, 1 / 3, 123456789.123];
+    const mean = (i: number) => awkward[i % awkward.length]!;
+    const pid = (i: number) => (i % 4 === 0 ? -1 : i);
+    const few = ids.subarray(0, TEXT_ROWS);
+    await store.appendRollups(rollups(T0, few, mean, pid), catalog);
+    await store.appendRollups(rollups(T0 + HOUR, ids, mean, pid), catalog);
+    const read = async (start: number) => (await store.query(
+      `SELECT series, mean, max, n, pid, restarted FROM rollups WHERE start = ${start} AND series < ${TEXT_ROWS} ORDER BY series`))
+      .map((r) => ({ ...r, bits: [r.mean, r.max].map((x) => Buffer.from(Float64Array.of(x as number).buffer).toString('hex')).join() }));
+    const text = await read(T0), chunked = await read(T0 + HOUR);
+    expect(text).toHaveLength(TEXT_ROWS);
+    expect(text).toEqual(chunked);
+    expect(text.slice(0, awkward.length).map((r) => r.bits)).toEqual(
+      awkward.map((x) => [x, x * 2].map((y) => Buffer.from(Float64Array.of(y).buffer).toString('hex')).join()));
+    expect(text[0]).toMatchObject({ pid: null });
     await store.close();
   });
 

@@ -80,6 +80,22 @@ describe('bucketize', () => {
     expect(rows.componentNames[rows.component[0]!]).toBe('svc');
   });
 
+  it('counts a period the same whatever buckets its processes were in the period before', async () => {
+    // Each period moves every process: up, down, across several buckets, below the first, past the last, to NaN.
+    const walk = [40, 99.9, 100, 5000, 150, 49.99, 60000, 50000, 49999, NaN, 75, 1e9, 0, 200];
+    const period = (c: SeriesCatalog, k: number) => rollupsOf(c, Array.from({ length: 40 }, (_, i) => ({
+      host: `h${i % 13}`, component: `svc${i % 3}`, process: `p${i}`, mb: walk[(i + k) % walk.length]!,
+    })), T0 + k * HOUR);
+    const periods = walk.length;
+    const { out, catalog } = await run((c) => Array.from({ length: periods }, (_, k) => period(c, k)));
+    for (let k = 0; k < periods; k++) {
+      // A fresh operator sees period k alone.
+      const fresh = await run((c) => [period(c, k)]);
+      expect(countsOf(out[k]!, catalog)).toEqual(countsOf(fresh.out[0]!, fresh.catalog));
+    }
+    expect(out).toHaveLength(periods);
+  });
+
   it('has 20 default buckets from 50 MB to 50 GB', () => {
     expect(DEFAULT_BUCKETS_MB).toHaveLength(20);
     expect([DEFAULT_BUCKETS_MB[0], DEFAULT_BUCKETS_MB[1], DEFAULT_BUCKETS_MB[2], DEFAULT_BUCKETS_MB[18], DEFAULT_BUCKETS_MB[19]])
