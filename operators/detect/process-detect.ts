@@ -63,10 +63,6 @@ export class ProcessDetector implements Checkpointable {
   private warm: WarmupCurve | null = null;
   private fc: FindingContext | null = null;
 
-  /** Per row of the current batch: what observe did (SKIP: rejected), dU, and the previous mean. */
-  private codes = new Uint8Array(0);
-  private du = new Float64Array(0);
-  private before = new Float64Array(0);
   private warnedClip = false;
 
   constructor(private readonly options: ProcessDetectOptions, private readonly ctx: NodeContext) {
@@ -137,12 +133,10 @@ export class ProcessDetector implements Checkpointable {
     const n = batch.length;
     const cat = this.ctx.catalog;
     this.ensure(cat.size);
-    if (this.codes.length < n) {
-      this.codes = new Uint8Array(Math.max(n, this.codes.length * 2));
-      this.du = new Float64Array(this.codes.length);
-      this.before = new Float64Array(this.codes.length);
-    }
-    const codes = this.codes, du = this.du, before = this.before;
+    // Per row of this batch: what observe did (SKIP: rejected), dU, and the previous mean.
+    // Made per batch (one a period), like the batch itself, rather than held between
+    // periods as ~17 bytes a series of state.
+    const codes = new Uint8Array(n), du = new Float64Array(n), before = new Float64Array(n);
     const ts = batch.start, at = batch.start + batch.period, p = Math.round(ts / batch.period);
     const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track;
     const { series, mean, restarted } = batch;

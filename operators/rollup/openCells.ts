@@ -3,30 +3,34 @@ import { fence, type OutlierRule } from './robustMean.js';
 
 /** `flags` bits of a cell. */
 export const MULTI = 1;
-/** Its values are held as Float64 in the slot's wide pool; `base` holds the record's index. */
+/** Its values are held as Float64 in the slot's wide pool; its base is the record's index. */
 export const WIDE = 2;
 /** Its last pid's time is held in the slot's `pidTimes` Map. */
 export const LATE_TIME = 4;
+/** It has a fence record, and `base` holds the record's offset (the record holds the base). */
+export const FENCED = 8;
 /** `pidTs` of a cell that has seen no pid. */
 export const NO_TIME = -1;
 
 /** Fields of a fence record, in the slot's fence pool. */
-export const LO = 0, HI = 1, SUM = 2, KEPT = 3, MAX = 4, FENCE = 5;
+export const LO = 0, HI = 1, SUM = 2, KEPT = 3, MAX = 4, BASE = 5, FENCE = 6;
 
 /**
  * The open cells of the rollup: one per series and slot (cell = series * slots + slot),
  * each the count, values and pid of one series in one open period, held compactly and
  * exactly.
  *
- * - Values are Int32 offsets from the cell's first value: RSS in bytes moves by far less
- *   than 2 GiB within a period. A value that is not an integer, or that moves further,
- *   makes its cell wide: the values go to a Float64 record in the slot's wide pool.
+ * - The first value is the cell's base, the next `keep - 1` Int32 offsets from it: RSS in
+ *   bytes moves by far less than 2 GiB within a period. A value that is not an integer,
+ *   or that moves further, makes its cell wide: the values go to a Float64 record in the
+ *   slot's wide pool.
  * - The time of the last pid is an Int32 offset from the period's start; one that is
  *   not a whole millisecond goes to a Map of the slot.
  * - The max is the largest of the values kept, until the cell has more values than
  *   `keep`: then the outlier fence of the first `keep` values is computed and the
- *   cell gets a fence record (lo, hi, sum and count of the later values kept, max) in
- *   the slot's fence pool. At 5-minute sampling hourly cells never need one.
+ *   cell gets a fence record (lo, hi, sum and count of the later values kept, max, and
+ *   its base, whose place then holds the record's offset) in the slot's fence pool. At
+ *   5-minute sampling hourly cells never need one.
  *
  * Pools belong to a slot and are emptied when its period closes. Every value read back
  * is the value added, so the rollups are those of Float64 storage.
@@ -35,15 +39,14 @@ export class OpenCells {
   /** Series the per-cell arrays hold. */
   capacity = 0;
   count = new Int32Array(0);
-  /** First value of the cell, or the index of its wide record. */
+  /** First value of the cell (or the index of its wide record); once FENCED, the offset of its fence record. */
   base = new Float64Array(0);
+  /** keep - 1 per cell: its values after the first, as offsets from it. */
   offsets = new Int32Array(0);
   pidTs = new Int32Array(0);
   pidFirst = new Int32Array(0);
   pidLast = new Int32Array(0);
   flags = new Uint8Array(0);
-  /** Offset of the cell's fence record in its slot's pool, valid once count > keep. */
-  side = new Int32Array(0);
 
   /** Per slot: cells with data, and the pools. */
   readonly opened: Int32Array;
@@ -75,12 +78,11 @@ export class OpenCells {
     const cells = cap * this.slots;
     this.count = resized(this.count, cells);
     this.base = resized(this.base, cells);
-    this.offsets = resized(this.offsets, cells * this.keep);
+    this.offsets = resized(this.offsets, cells * (this.keep - 1));
     this.pidTs = resized(this.pidTs, cells);
     this.pidFirst = resized(this.pidFirst, cells);
     this.pidLast = resized(this.pidLast, cells);
     this.flags = resized(this.flags, cells);
-    this.side = resized(this.side, cells);
     this.capacity = cap;
   }
 
@@ -92,11 +94,13 @@ export class OpenCells {
     this.pidTs[cell] = NO_TIME;
     this.pidFirst[cell] = -1;
     this.pidLast[cell] = -1;
+    // NaN, an infinity or -0 cannot be a base that offsets give back.
+    if (!exact(v - v, v, v)) this.widen(cell, slot, 0, v);
   }
 
   /**
-   * Keeps v as the cell's c-th value (c < keep): an offset when that is exact, else in
-   * its wide record. Periods.add does the common case itself, on the same arrays.
+   * Keeps v as the cell's c-th value (0 < c < keep): an offset when that is exact, else
+   * in its wide record. Periods.add does the common case itself, on the same arrays.
    */
   store(cell: number, slot: number, c: number, v: number): void {
     const K = this.keep;
@@ -105,7 +109,7 @@ export class OpenCells {
       return;
     }
     const b = this.base[cell]!, off = v - b;
-    if (exact(off, b, v)) this.offsets[cell * K + c] = off;
+    if (exact(off, b, v)) this.offsets[cell * (K - 1) + c - 1] = off;
     else this.widen(cell, slot, c, v);
   }
 
@@ -137,12 +141,16 @@ export class OpenCells {
   /** Copies the cell's first min(count, keep) values, in the order they came, into `out`; returns how many. */
   read(cell: number, slot: number, out: Float64Array): number {
     const K = this.keep, k = Math.min(this.count[cell]!, K);
-    if ((this.flags[cell]! & WIDE) !== 0) {
-      const w = this.wides[slot]!, at = this.base[cell]! * K;
+    let b = this.base[cell]!;
+    const flags = this.flags[cell]!;
+    if ((flags & FENCED) !== 0) b = this.fences[slot]![b + BASE]!;
+    if ((flags & WIDE) !== 0) {
+      const w = this.wides[slot]!, at = b * K;
       for (let i = 0; i < k; i++) out[i] = w[at + i]!;
-    } else {
-      const b = this.base[cell]!, offsets = this.offsets, at = cell * K;
-      for (let i = 0; i < k; i++) out[i] = b + offsets[at + i]!;
+    } else if (k > 0) {
+      const offsets = this.offsets, at = cell * (K - 1) - 1;
+      out[0] = b;
+      for (let i = 1; i < k; i++) out[i] = b + offsets[at + i]!;
     }
     return k;
   }
@@ -153,15 +161,15 @@ export class OpenCells {
    * `keep` values.
    */
   fenceOf(cell: number, slot: number, out: Float64Array): boolean {
-    if (this.count[cell]! <= this.keep) return false;
-    const f = this.fences[slot]!, r = this.side[cell]!;
-    for (let i = 0; i < FENCE; i++) out[i] = f[r + i]!;
+    if ((this.flags[cell]! & FENCED) === 0) return false;
+    const f = this.fences[slot]!, r = this.base[cell]!;
+    for (let i = LO; i <= MAX; i++) out[i] = f[r + i]!;
     return true;
   }
 
   /** Largest value of the cell (the first one when NaN came first, as a running max keeps it). */
   max(cell: number, slot: number): number {
-    if (this.count[cell]! > this.keep) return this.fences[slot]![this.side[cell]! + MAX]!;
+    if ((this.flags[cell]! & FENCED) !== 0) return this.fences[slot]![this.base[cell]! + MAX]!;
     const k = this.read(cell, slot, this.values);
     let m = this.values[0]!;
     for (let i = 1; i < k; i++) if (this.values[i]! > m) m = this.values[i]!;
@@ -177,12 +185,10 @@ export class OpenCells {
     const K = this.keep, k = Math.min(count, K);
     this.count[cell] = count;
     this.open(cell, slot, values[from]!);
-    for (let i = 0; i < k; i++) this.store(cell, slot, i, values[from + i]!);
+    for (let i = 1; i < k; i++) this.store(cell, slot, i, values[from + i]!);
     if (count > K && fenced) {
-      const idx = this.fenceCount[slot]!++;
-      const f = this.fences[slot] = grown(this.fences[slot]!, (idx + 1) * FENCE);
-      this.side[cell] = idx * FENCE;
-      f.set(fenced.subarray(0, FENCE), idx * FENCE);
+      const r = this.record(cell, slot);
+      this.fences[slot]!.set(fenced.subarray(LO, MAX + 1), r);
     }
     this.pidFirst[cell] = pid.first;
     this.pidLast[cell] = pid.last;
@@ -235,15 +241,22 @@ export class OpenCells {
     let max = values[0]!;
     for (let i = 1; i < K; i++) if (values[i]! > max) max = values[i]!;
     fence(values, 0, K, this.rule, this.scratch, this.bounds);
-    const idx = this.fenceCount[slot]!++;
-    const f = this.fences[slot] = grown(this.fences[slot]!, (idx + 1) * FENCE);
-    this.side[cell] = idx * FENCE;
-    const r = idx * FENCE;
+    const r = this.record(cell, slot), f = this.fences[slot]!;
     f[r + LO] = this.bounds[0]!;
     f[r + HI] = this.bounds[1]!;
     f[r + SUM] = 0;
     f[r + KEPT] = 0;
     f[r + MAX] = max;
+    return r;
+  }
+
+  /** A new fence record for the cell, which takes its base; returns the record's offset. */
+  private record(cell: number, slot: number): number {
+    const idx = this.fenceCount[slot]!++, r = idx * FENCE;
+    const f = this.fences[slot] = grown(this.fences[slot]!, r + FENCE);
+    f[r + BASE] = this.base[cell]!;
+    this.base[cell] = r;
+    this.flags[cell]! |= FENCED;
     return r;
   }
 }

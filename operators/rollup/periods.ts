@@ -106,7 +106,7 @@ export class Periods {
     // The common case (a value among the first K that fits its offset, a pid time in
     // whole milliseconds) on the cells' arrays here; the rest in OpenCells.
     const cells = this.cells, count = cells.count, base = cells.base, offsets = cells.offsets, flags = cells.flags;
-    const pidTs = cells.pidTs, pidFirst = cells.pidFirst, pidLast = cells.pidLast, side = cells.side;
+    const pidTs = cells.pidTs, pidFirst = cells.pidFirst, pidLast = cells.pidLast, M = K - 1;
     const n = cols.length;
     let start = NaN, end = NaN, slot = 0;
     for (let i = 0; i < n; i++) {
@@ -130,9 +130,10 @@ export class Periods {
       const c = count[cell]!;
       count[cell] = c + 1;
       const v = rss[i]!;
-      if (c === 0) cells.open(cell, slot, v);
-      if (c >= K) {
-        const r = c === K ? cells.fenced(cell, slot) : side[cell]!;
+      if (c === 0) {
+        cells.open(cell, slot, v);
+      } else if (c >= K) {
+        const r = c === K ? cells.fenced(cell, slot) : base[cell]! | 0;
         const f = cells.fences[slot]!;
         if (v > f[r + MAX]!) f[r + MAX] = v;
         if (v >= f[r + LO]! && v <= f[r + HI]!) {
@@ -141,7 +142,7 @@ export class Periods {
         }
       } else {
         const b = base[cell]!, off = v - b;
-        if ((flags[cell]! & WIDE) === 0 && exact(off, b, v)) offsets[cell * K + c] = off;
+        if ((flags[cell]! & WIDE) === 0 && exact(off, b, v)) offsets[cell * M + c - 1] = off;
         else cells.store(cell, slot, c, v);
       }
       if (pid !== null && (pidValid === null || (pidValid[i >> 3]! & (1 << (i & 7))) !== 0)) {
