@@ -50,8 +50,8 @@ interface Saved {
 export class RecentSamples {
   private slots = FIRST_SLOTS;
   private capacity = 0;
-  /** Newest time per series, -Infinity before its first sample. */
-  private last = new Float64Array(0);
+  /** Newest time per series, in the form of the ring's times; EMPTY (or -Infinity) before its first sample. */
+  private last: Int32Array | Float64Array = new Int32Array(0);
   /** Next slot to write per series. */
   private head = new Uint8Array(0);
   /**
@@ -82,7 +82,7 @@ export class RecentSamples {
     if (count > this.seen) this.seen = count;
     if (count <= this.capacity) return;
     const cap = capacityFor(count, this.capacity, 256);
-    this.last = resized(this.last, cap, -Infinity);
+    this.last = resized(this.last, cap, this.wideTimes ? -Infinity : EMPTY);
     this.head = resized(this.head, cap);
     this.ts = resized(this.ts, cap * this.slots, this.wideTimes ? NaN : EMPTY);
     this.value = resized(this.value, cap * this.slots);
@@ -96,9 +96,11 @@ export class RecentSamples {
    */
   see(s: number, t: number, v: number, mark: number): Seen {
     const last = this.last[s]!;
-    if (t > last) {
-      this.last[s] = t;
+    if (this.wideTimes ? t > last : last === EMPTY || t > this.origin + last) {
       this.remember(s, t, v, mark);
+      // Remembering made t fit the ring's times.
+      const code = this.code(t, mark);
+      this.last[s] = code;
       return Seen.new;
     }
     // A time the ring cannot hold as an offset is in no slot of it.
@@ -146,17 +148,10 @@ export class RecentSamples {
     return this.wideTimes ? x : x === EMPTY ? NaN : this.origin + x;
   }
 
-  /** Writes (t, v) into slot `at`, moving the origin or widening the ring when they do not fit. */
+  /** Writes (t, v) into slot `at`. */
   private put(at: number, t: number, v: number, mark: number): void {
-    if (!this.wideTimes) {
-      if (this.origin !== this.origin) this.origin = Math.floor(t);
-      let rel = t - this.origin;
-      if (!fits(rel, this.origin, t) && !(Number.isInteger(t) && this.rebase(t, mark))) this.widenTimes();
-      rel = this.wideTimes ? t : t - this.origin;
-      this.ts[at] = rel;
-    } else {
-      this.ts[at] = t;
-    }
+    const code = this.code(t, mark);
+    this.ts[at] = code;
     if (!this.wideValues && Math.fround(v) !== v && v === v) {
       this.value = Float64Array.from(this.value);
       this.wideValues = true;
@@ -164,31 +159,55 @@ export class RecentSamples {
     this.value[at] = v;
   }
 
+  /** Time t as the ring holds it, moving the origin or widening the times first when it does not fit. */
+  private code(t: number, mark: number): number {
+    if (this.wideTimes) return t;
+    if (this.origin !== this.origin) this.origin = Math.floor(t);
+    const rel = t - this.origin;
+    if (fits(rel, this.origin, t)) return rel;
+    if (Number.isInteger(t) && this.rebase(t, mark)) return 0;
+    this.widenTimes();
+    return t;
+  }
+
   /**
-   * Moves the origin to t, a whole millisecond 24 days away from it: samples the
-   * watermark has passed are emptied (no sample at or after it can equal them); false
-   * when a live one would not fit (a lateness of 24 days or more).
+   * Moves the origin to t, a whole millisecond 24 days away from it: times the
+   * watermark has passed are emptied (no sample at or after it can equal them, and any
+   * is newer than them); false when a live one would not fit (a lateness of 24 days or
+   * more).
    */
   private rebase(t: number, mark: number): boolean {
-    const ts = this.ts as Int32Array, origin = this.origin;
-    for (let k = 0; k < ts.length; k++) {
-      const x = ts[k]!;
-      if (x !== EMPTY && origin + x >= mark && !fits(origin + x - t, t, origin + x)) return false;
+    const origin = this.origin;
+    for (const a of [this.ts as Int32Array, this.last as Int32Array]) {
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!;
+        if (x !== EMPTY && origin + x >= mark && !fits(origin + x - t, t, origin + x)) return false;
+      }
     }
-    for (let k = 0; k < ts.length; k++) {
-      const x = ts[k]!;
-      ts[k] = x === EMPTY || origin + x < mark ? EMPTY : origin + x - t;
+    for (const a of [this.ts as Int32Array, this.last as Int32Array]) {
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!;
+        a[k] = x === EMPTY || origin + x < mark ? EMPTY : origin + x - t;
+      }
     }
     this.origin = t;
     return true;
   }
 
-  /** Turns the time ring to Float64 times for good. */
+  /** Turns the ring's times (and the newest times) to Float64 for good. */
   private widenTimes(): void {
-    const wide = new Float64Array(this.ts.length);
+    const wide = new Float64Array(this.ts.length), last = new Float64Array(this.last.length);
     for (let k = 0; k < wide.length; k++) wide[k] = this.timeAt(k);
+    for (let s = 0; s < last.length; s++) last[s] = this.lastOf(s);
     this.ts = wide;
+    this.last = last;
     this.wideTimes = true;
+  }
+
+  /** Newest time of series s, -Infinity before its first sample. */
+  private lastOf(s: number): number {
+    const x = this.last[s]!;
+    return this.wideTimes ? x : x === EMPTY ? -Infinity : this.origin + x;
   }
 
   /** The oldest slot written is still live: another may hold one the watermark has passed; else the rings grow or the oldest spills. */
@@ -270,7 +289,7 @@ export class RecentSamples {
     const ts = new Float64Array(cells);
     for (let k = 0; k < cells; k++) ts[k] = this.timeAt(k);
     return {
-      v: 3, slots: this.slots, last: this.last.slice(0, n), head: this.head.slice(0, n),
+      v: 3, slots: this.slots, last: Float64Array.from({ length: n }, (_, s) => this.lastOf(s)), head: this.head.slice(0, n),
       ts: packTimes(ts), value: narrowFloats(Float64Array.from(this.value.subarray(0, cells))),
       spilled: [...this.spilled].map(([start, slice]) => [start, [...slice]]),
     };
@@ -281,7 +300,7 @@ export class RecentSamples {
     const n = state.last.length;
     this.slots = state.slots;
     this.capacity = 0;
-    this.last = new Float64Array(0);
+    this.last = new Int32Array(0);
     this.head = new Uint8Array(0);
     this.ts = new Int32Array(0);
     this.value = new Float32Array(0);
@@ -289,12 +308,19 @@ export class RecentSamples {
     this.wideTimes = false;
     this.wideValues = false;
     this.ensure(n);
-    this.last.set(state.last);
     this.head.set(state.head);
     const ts = unpackTimes(state.ts), value = widenFloats(state.value);
     for (let k = 0; k < ts.length; k++) {
       const t = ts[k]!;
       if (t >= mark) this.put(k, t, value[k]!, mark);
+    }
+    // A newest time the watermark has passed is older than any sample to come: as good as none.
+    for (let s = 0; s < n; s++) {
+      const t = state.last[s]!;
+      if (t > -Infinity && t >= mark) {
+        const code = this.code(t, mark);
+        this.last[s] = code;
+      }
     }
     this.spilled = new Map(state.spilled.map(([start, slice]) => [start, new Map(slice)]));
   }
