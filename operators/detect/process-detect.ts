@@ -185,7 +185,7 @@ export class ProcessDetector implements Checkpointable {
       const t0 = s.t0[id]!;
       let reported = false;
       let cause: number = code === Move.below ? Quiet.below : code === Move.outlier ? Quiet.drop : Quiet.paused;
-      if (code === Move.extended && track.alertT0[id] === t0) {
+      if (code === Move.extended && track.alertT0(id) === t0) {
         reported = true;
       } else if (code === Move.step && !ip.stepMovesAnchor && judge.stepShared(id, p)) {
         // A step its peers took too is an event, like a restart's: growth is measured after it.
@@ -234,7 +234,7 @@ export class ProcessDetector implements Checkpointable {
     // A process that stopped reporting holds no memory any more.
     if (track.open.size > 0) {
       const gone: number[] = [];
-      for (const id of track.open) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
+      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
       gone.sort((a, b) => a - b);
       for (const id of gone) {
         const alert = this.book.clear(seriesKey(cat, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
@@ -262,7 +262,7 @@ export class ProcessDetector implements Checkpointable {
   private quiet(id: number, ts: number, cause: number, at: number, out: Alert[]): void {
     const track = this.track;
     if (!track.quiet(id, ts, cause, this.ms.resolve_after)) return;
-    const reason = resolutionReason(track.quietCause[id]!, ts + this.period - track.quietSince[id]!, this.s.lastU[id]!);
+    const reason = resolutionReason(track.quietCause(id), ts + this.period - track.quietSince(id), this.s.lastU[id]!);
     const alert = this.book.clear(seriesKey(this.ctx.catalog, id), at, reason);
     track.close(id);
     if (alert) out.push(alert);
