@@ -1,7 +1,8 @@
 /**
  * Bytes of the typed arrays reachable from `root` through properties, arrays, Maps and
- * Sets, each ArrayBuffer counted once at its full capacity (arrays that grow by doubling
- * hold up to twice what they use, and that is memory held too); objects in `shared`
+ * Sets, each ArrayBuffer counted once at its full capacity (arrays that grow, by a
+ * sixteenth in engine/typedArrays.ts, hold more than they use, and that is memory held
+ * too); objects in `shared`
  * (the engine's catalog, store, metrics...) are not entered.
  *
  * Operators keep their per-series state in typed arrays, so this is what their state

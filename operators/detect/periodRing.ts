@@ -1,3 +1,5 @@
+import { capacityFor, resized } from '../../engine/typedArrays.js';
+
 /** Code of a missing (or masked) period. */
 const MISSING = -32768;
 /** Largest code: values lie within base +- HALF steps. */
@@ -33,19 +35,11 @@ export class PeriodRing {
   ensure(need: number): void {
     const cap = this.newest.length;
     if (need <= cap) return;
-    const next = Math.max(need, cap * 2, 16);
-    const codes = new Int16Array(next * this.slots).fill(MISSING);
-    codes.set(this.codes);
-    this.codes = codes;
-    const base = new Float64Array(next).fill(NaN);
-    base.set(this.base);
-    this.base = base;
-    const step = new Float32Array(next).fill(1);
-    step.set(this.step);
-    this.step = step;
-    const newest = new Float64Array(next).fill(-1);
-    newest.set(this.newest);
-    this.newest = newest;
+    const next = capacityFor(need, cap);
+    this.codes = resized(this.codes, next * this.slots, MISSING);
+    this.base = resized(this.base, next, NaN);
+    this.step = resized(this.step, next, 1);
+    this.newest = resized(this.newest, next, -1);
   }
 
   /** Records the mean of period index `p` for series `id`; periods skipped since read NaN. */

@@ -64,10 +64,6 @@ export class ProcessDetector implements Checkpointable {
   private warm: WarmupCurve | null = null;
   private fc: FindingContext | null = null;
 
-  /** Per row of the current batch: what observe did (SKIP: rejected), dU, and the previous mean. */
-  private codes = new Uint8Array(0);
-  private du = new Float64Array(0);
-  private before = new Float64Array(0);
   private warnedClip = false;
 
   constructor(private readonly options: ProcessDetectOptions, private readonly ctx: NodeContext) {
@@ -139,12 +135,10 @@ export class ProcessDetector implements Checkpointable {
     const n = batch.length;
     const cat = this.ctx.catalog;
     this.ensure(cat.size);
-    if (this.codes.length < n) {
-      this.codes = new Uint8Array(Math.max(n, this.codes.length * 2));
-      this.du = new Float64Array(this.codes.length);
-      this.before = new Float64Array(this.codes.length);
-    }
-    const codes = this.codes, du = this.du, before = this.before;
+    // Per row of this batch: what observe did (SKIP: rejected), dU, and the previous mean.
+    // Made per batch (one a period), like the batch itself, rather than held between
+    // periods as ~17 bytes a series of state.
+    const codes = new Uint8Array(n), du = new Float64Array(n), before = new Float64Array(n);
     const ts = batch.start, at = batch.start + batch.period, p = Math.round(ts / batch.period);
     const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track;
     const { series, mean, restarted } = batch;
@@ -193,7 +187,7 @@ export class ProcessDetector implements Checkpointable {
       const t0 = s.t0[id]!;
       let reported = false;
       let cause: number = code === Move.below ? Quiet.below : code === Move.outlier ? Quiet.drop : Quiet.paused;
-      if (code === Move.extended && track.alertT0[id] === t0) {
+      if (code === Move.extended && track.alertT0(id) === t0) {
         reported = true;
       } else if (code === Move.step && !ip.stepMovesAnchor && judge.stepShared(id, p)) {
         // A step its peers took too is an event, like a restart's: growth is measured after it.
@@ -242,7 +236,7 @@ export class ProcessDetector implements Checkpointable {
     // A process that stopped reporting holds no memory any more.
     if (track.open.size > 0) {
       const gone: number[] = [];
-      for (const id of track.open) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
+      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
       gone.sort((a, b) => a - b);
       for (const id of gone) {
         const alert = this.book.clear(seriesKey(cat, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
@@ -270,7 +264,7 @@ export class ProcessDetector implements Checkpointable {
   private quiet(id: number, ts: number, cause: number, at: number, out: Alert[]): void {
     const track = this.track;
     if (!track.quiet(id, ts, cause, this.ms.resolve_after)) return;
-    const reason = resolutionReason(track.quietCause[id]!, ts + this.period - track.quietSince[id]!, this.s.lastU[id]!);
+    const reason = resolutionReason(track.quietCause(id), ts + this.period - track.quietSince(id), this.s.lastU[id]!);
     const alert = this.book.clear(seriesKey(this.ctx.catalog, id), at, reason);
     track.close(id);
     if (alert) out.push(alert);

@@ -6,6 +6,7 @@ import { durationSchema } from '../../engine/pipeline/options.js';
 import type { NodeContext, OperatorInstance, OperatorSpec } from '../../engine/spec.js';
 import type { Checkpointable } from '../../engine/state.js';
 import type { BucketBatch } from '../../engine/telemetry/buckets.js';
+import { capacityFor, resized } from '../../engine/typedArrays.js';
 import { BucketWindow } from './bucketWindow.js';
 
 export interface BucketAnomalyOptions {
@@ -189,8 +190,8 @@ export class BucketAnomaly implements Checkpointable {
     };
     this.bucketMb = bucketMb.slice();
     this.data = new BucketWindow(window, bucketMb.length);
-    this.latest = new Float64Array(16).fill(-Infinity);
-    this.quiet = new Int32Array(16);
+    this.latest = new Float64Array(0);
+    this.quiet = new Int32Array(0);
   }
 
   private sameLayout(period: number, bucketMb: Float64Array): boolean {
@@ -200,13 +201,9 @@ export class BucketAnomaly implements Checkpointable {
 
   private ensure(component: number): void {
     if (component < this.latest.length) return;
-    const size = Math.max(component + 1, this.latest.length * 2);
-    const latest = new Float64Array(size).fill(-Infinity);
-    latest.set(this.latest);
-    const quiet = new Int32Array(size);
-    quiet.set(this.quiet);
-    this.latest = latest;
-    this.quiet = quiet;
+    const size = capacityFor(component + 1, this.latest.length, 1);
+    this.latest = resized(this.latest, size, -Infinity);
+    this.quiet = resized(this.quiet, size);
   }
 
   /** Anomalous buckets >= size_mb of a component at period p, or null when its baseline is too short. */

@@ -1,3 +1,5 @@
+import { capacityFor, resized } from '../../engine/typedArrays.js';
+
 /**
  * The last `window` periods of every (component, bucket) count series, as a ring of
  * Int32Array slots indexed by period mod window. Each component's slot remembers the
@@ -11,8 +13,8 @@ export class BucketWindow {
   private firstSeen: Float64Array;
   private capacity: number;
 
-  constructor(readonly window: number, readonly buckets: number, components = 16) {
-    this.capacity = Math.max(1, components);
+  constructor(readonly window: number, readonly buckets: number, components = 0) {
+    this.capacity = Math.max(0, components);
     this.counts = new Int32Array(this.capacity * buckets * window);
     this.stamps = new Float64Array(this.capacity * window).fill(NaN);
     this.firstSeen = new Float64Array(this.capacity).fill(NaN);
@@ -20,16 +22,11 @@ export class BucketWindow {
 
   private ensure(component: number): void {
     if (component < this.capacity) return;
-    const cap = Math.max(component + 1, this.capacity * 2);
-    const counts = new Int32Array(cap * this.buckets * this.window);
-    counts.set(this.counts);
-    const stamps = new Float64Array(cap * this.window).fill(NaN);
-    stamps.set(this.stamps);
-    const first = new Float64Array(cap).fill(NaN);
-    first.set(this.firstSeen);
-    this.counts = counts;
-    this.stamps = stamps;
-    this.firstSeen = first;
+    // A component's window is thousands of counts: grown a few components at a time, not doubled.
+    const cap = capacityFor(component + 1, this.capacity, 1);
+    this.counts = resized(this.counts, cap * this.buckets * this.window);
+    this.stamps = resized(this.stamps, cap * this.window, NaN);
+    this.firstSeen = resized(this.firstSeen, cap, NaN);
     this.capacity = cap;
   }
 

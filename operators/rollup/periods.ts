@@ -1,5 +1,6 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { grown, narrowFloats, widenFloats, type NarrowFloats } from '../../engine/typedArrays.js';
+import { exact, HI, KEPT, LATE_TIME, LO, MAX, MULTI, OpenCells, SUM, WIDE } from './openCells.js';
 import { fence, keepsAll, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
@@ -52,11 +53,11 @@ interface Saved {
 }
 
 /**
- * Per-series accumulation of the periods that are still open, in typed arrays indexed
- * by `series * slots + slot` (a "cell"). Period p lives in slot p mod slots; at most
+ * Per-series accumulation of the periods that are still open, in the cells of
+ * openCells.ts (one per series and slot). Period p lives in slot p mod slots; at most
  * `slots` consecutive periods are open, so memory is bounded by series x slots x keep
- * values whatever the stream does. Each cell keeps the sample count, the raw max, the
- * first `keep` values (the outlier rule's input) and, beyond those, the sum and count
+ * values whatever the stream does. Each cell keeps the sample count, the first `keep`
+ * values (the outlier rule's input) and, beyond those, the max and the sum and count
  * of later values that pass the fence computed from the first `keep`.
  */
 export class Periods {
@@ -64,36 +65,23 @@ export class Periods {
   closedBelow = -Infinity;
   /** Newest period index seen. */
   private newest = -Infinity;
-  private capacity = 0;
-
-  private count = new Int32Array(0);
-  private max = new Float64Array(0);
-  private pidTs = new Float64Array(0);
-  private pidLast = new Int32Array(0);
-  private pidFirst = new Int32Array(0);
-  private pidMulti = new Uint8Array(0);
-  private extraSum = new Float64Array(0);
-  private extraKept = new Int32Array(0);
-  private lo = new Float64Array(0);
-  private hi = new Float64Array(0);
-  private values = new Float64Array(0);
+  private readonly cells: OpenCells;
   /** Per series: last pid of its latest closed period, -1 if none. */
   private lastPid = new Int32Array(0);
 
   private readonly slotPeriod: Float64Array;
-  private members: Int32Array[];
-  private readonly memberCount: Int32Array;
+  private readonly values: Float64Array;
   private readonly scratch: Float64Array;
   private readonly bounds = new Float64Array(2);
+  private readonly record = new Float64Array(5);
 
   /** Samples left out of period means by the outlier rule, since creation. */
   outliers = 0;
 
   constructor(readonly config: PeriodsConfig) {
-    const s = config.slots;
-    this.slotPeriod = new Float64Array(s).fill(NaN);
-    this.members = Array.from({ length: s }, () => new Int32Array(64));
-    this.memberCount = new Int32Array(s);
+    this.slotPeriod = new Float64Array(config.slots).fill(NaN);
+    this.cells = new OpenCells(config.slots, config.keep, config.rule);
+    this.values = new Float64Array(config.keep);
     this.scratch = new Float64Array(config.keep);
   }
 
@@ -103,22 +91,8 @@ export class Periods {
   }
 
   private ensure(series: number): void {
-    if (series <= this.capacity) return;
-    const cap = Math.max(series, this.capacity * 2, 256);
-    const cells = cap * this.config.slots;
-    this.count = grown(this.count, cells);
-    this.max = grown(this.max, cells);
-    this.pidTs = grown(this.pidTs, cells);
-    this.pidLast = grown(this.pidLast, cells);
-    this.pidFirst = grown(this.pidFirst, cells);
-    this.pidMulti = grown(this.pidMulti, cells);
-    this.extraSum = grown(this.extraSum, cells);
-    this.extraKept = grown(this.extraKept, cells);
-    this.lo = grown(this.lo, cells);
-    this.hi = grown(this.hi, cells);
-    this.values = grown(this.values, cells * this.config.keep);
-    this.lastPid = grown(this.lastPid, cap, -1);
-    this.capacity = cap;
+    this.cells.ensure(series);
+    if (series > this.lastPid.length) this.lastPid = grown(this.lastPid, series, -1);
   }
 
   /**
@@ -129,9 +103,10 @@ export class Periods {
     this.ensure(seriesCount);
     const { period: P, slots: S, keep: K } = this.config;
     const { series, ts, rss, pid, pidValid } = cols;
-    const count = this.count, max = this.max, values = this.values;
-    const pidTs = this.pidTs, pidLast = this.pidLast, pidFirst = this.pidFirst, pidMulti = this.pidMulti;
-    const extraSum = this.extraSum, extraKept = this.extraKept, lo = this.lo, hi = this.hi;
+    // The common case (a value among the first K that fits its offset, a pid time in
+    // whole milliseconds) on the cells' arrays here; the rest in OpenCells.
+    const cells = this.cells, count = cells.count, base = cells.base, offsets = cells.offsets, flags = cells.flags;
+    const pidTs = cells.pidTs, pidFirst = cells.pidFirst, pidLast = cells.pidLast, M = K - 1;
     const n = cols.length;
     let start = NaN, end = NaN, slot = 0;
     for (let i = 0; i < n; i++) {
@@ -151,43 +126,37 @@ export class Periods {
         start = p * P;
         end = start + P;
       }
-      const s = series[i]!;
-      const cell = s * S + slot;
+      const cell = series[i]! * S + slot;
       const c = count[cell]!;
       count[cell] = c + 1;
       const v = rss[i]!;
       if (c === 0) {
-        this.join(slot, s);
-        max[cell] = v;
-        pidTs[cell] = -Infinity;
-        pidLast[cell] = -1;
-        pidFirst[cell] = -1;
-        pidMulti[cell] = 0;
-        extraSum[cell] = 0;
-        extraKept[cell] = 0;
-      } else if (v > max[cell]!) {
-        max[cell] = v;
-      }
-      if (c < K) {
-        values[cell * K + c] = v;
+        cells.open(cell, slot, v);
+      } else if (c >= K) {
+        const r = c === K ? cells.fenced(cell, slot) : base[cell]! | 0;
+        const f = cells.fences[slot]!;
+        if (v > f[r + MAX]!) f[r + MAX] = v;
+        if (v >= f[r + LO]! && v <= f[r + HI]!) {
+          f[r + SUM] += v;
+          f[r + KEPT]++;
+        }
       } else {
-        if (c === K) {
-          fence(values, cell * K, K, this.config.rule, this.scratch, this.bounds);
-          lo[cell] = this.bounds[0]!;
-          hi[cell] = this.bounds[1]!;
-        }
-        if (v >= lo[cell]! && v <= hi[cell]!) {
-          extraSum[cell] += v;
-          extraKept[cell]++;
-        }
+        const b = base[cell]!, off = v - b;
+        if ((flags[cell]! & WIDE) === 0 && exact(off, b, v)) offsets[cell * M + c - 1] = off;
+        else cells.store(cell, slot, c, v);
       }
       if (pid !== null && (pidValid === null || (pidValid[i >> 3]! & (1 << (i & 7))) !== 0)) {
-        const id = pid[i]!;
-        if (pidFirst[cell] === -1) pidFirst[cell] = id;
-        else if (id !== pidFirst[cell]) pidMulti[cell] = 1;
-        if (t >= pidTs[cell]!) {
-          pidTs[cell] = t;
-          pidLast[cell] = id;
+        const id = pid[i]!, first = pidFirst[cell]!;
+        if (first === -1) pidFirst[cell] = id;
+        else if (id !== first) flags[cell]! |= MULTI;
+        const off = t - start;
+        if ((flags[cell]! & LATE_TIME) === 0 && exact(off, start, t)) {
+          if (off >= pidTs[cell]!) {
+            pidTs[cell] = off;
+            pidLast[cell] = id;
+          }
+        } else {
+          cells.latePid(cell, slot, start, t, id);
         }
       }
     }
@@ -198,17 +167,6 @@ export class Periods {
     return ((p % S) + S) % S;
   }
 
-  private join(slot: number, series: number): void {
-    const k = this.memberCount[slot]!;
-    let list = this.members[slot]!;
-    if (k === list.length) {
-      list = grown(list, k * 2);
-      this.members[slot] = list;
-    }
-    list[k] = series;
-    this.memberCount[slot] = k + 1;
-  }
-
   /** Closes every open period with index below `k` (oldest first) for good. */
   closeBelow(k: number, watermark: number, out: PeriodsListener): void {
     if (k <= this.closedBelow) return;
@@ -217,7 +175,7 @@ export class Periods {
       if (p >= k) break;
       const slot = this.slotOf(p);
       out.period(this.summarise(slot, p, watermark, true), true);
-      this.memberCount[slot] = 0;
+      this.cells.clear(slot);
       this.slotPeriod[slot] = NaN;
     }
   }
@@ -229,32 +187,49 @@ export class Periods {
     }
   }
 
+  /** Series with a cell in `slot`, ascending: the same rows in the same order however samples arrived. */
+  private members(slot: number): Int32Array {
+    const S = this.config.slots, count = this.cells.count;
+    const out = new Int32Array(this.cells.opened[slot]!);
+    for (let s = 0, j = 0; j < out.length; s++) if (count[s * S + slot]! > 0) out[j++] = s;
+    return out;
+  }
+
   private summarise(slot: number, p: number, watermark: number, final: boolean): RollupBatch {
-    const { period: P, slots: S, keep: K, rule } = this.config;
-    const n = this.memberCount[slot]!;
-    // Ascending series ids: the same rows in the same order however samples arrived.
-    const members = this.members[slot]!.subarray(0, n).sort();
+    const { period: P, slots: S, rule } = this.config;
+    const members = this.members(slot);
+    const n = members.length;
     const batch = {
-      start: p * P, period: P, length: n, series: members.slice(),
+      start: p * P, period: P, length: n, series: members,
       mean: new Float64Array(n), max: new Float64Array(n), count: new Int32Array(n),
       pid: new Int32Array(n), restarted: new Uint8Array(n), watermark, provisional: !final,
     };
-    const count = this.count, values = this.values, lastPid = this.lastPid, pidLast = this.pidLast;
-    const scratch = this.scratch, bounds = this.bounds;
+    const cells = this.cells, count = cells.count, lastPid = this.lastPid, pidLast = cells.pidLast;
+    const values = this.values, scratch = this.scratch, bounds = this.bounds, record = this.record;
     for (let j = 0; j < n; j++) {
       const s = members[j]!;
       const cell = s * S + slot;
       const c = count[cell]!;
-      const k = c < K ? c : K;
-      let sum = this.extraSum[cell]!, kept = this.extraKept[cell]!;
-      if (keepsAll(values, cell * K, k, rule, sum)) {
+      const k = cells.read(cell, slot, values);
+      let sum = 0, kept = 0;
+      if (cells.fenceOf(cell, slot, record)) {
+        sum = record[2]!;
+        kept = record[3]!;
+        batch.max[j] = record[4]!;
+      } else {
+        // The running max, over the values in the order they came (before a fence sorts them).
+        let max = values[0]!;
+        for (let i = 1; i < k; i++) if (values[i]! > max) max = values[i]!;
+        batch.max[j] = max;
+      }
+      if (keepsAll(values, 0, k, rule, sum)) {
         // Nothing to fence out, and the sum is exact: the same mean as sorted and fenced.
-        for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
+        for (let i = 0; i < k; i++) sum += values[i]!;
         kept += k;
       } else {
-        fence(values, cell * K, k, rule, scratch, bounds);
+        fence(values, 0, k, rule, scratch, bounds);
         const lo = bounds[0]!, hi = bounds[1]!;
-        for (let i = cell * K, e = i + k; i < e; i++) {
+        for (let i = 0; i < k; i++) {
           const v = values[i]!;
           if (v >= lo && v <= hi) {
             sum += v;
@@ -263,16 +238,15 @@ export class Periods {
         }
         if (kept === 0) {
           // Only a threshold far below the published 3.5 can fence out even the median.
-          for (let i = cell * K, e = i + k; i < e; i++) sum += values[i]!;
+          for (let i = 0; i < k; i++) sum += values[i]!;
           kept = k;
         }
       }
       batch.mean[j] = sum / kept;
-      batch.max[j] = this.max[cell]!;
       batch.count[j] = c;
       batch.pid[j] = pidLast[cell]!;
-      const first = this.pidFirst[cell]!, before = lastPid[s]!;
-      batch.restarted[j] = this.pidMulti[cell] === 1 || (first >= 0 && before >= 0 && first !== before) ? 1 : 0;
+      const first = cells.pidFirst[cell]!, before = lastPid[s]!;
+      batch.restarted[j] = cells.multi(cell) || (first >= 0 && before >= 0 && first !== before) ? 1 : 0;
       if (final) {
         this.outliers += c - kept;
         if (pidLast[cell]! >= 0) lastPid[s] = pidLast[cell]!;
@@ -283,45 +257,48 @@ export class Periods {
   }
 
   checkpoint(): Saved {
-    const { slots: S, keep: K } = this.config;
-    let cells = 0, stored = 0, fenced = 0;
+    const { period: P, slots: S, keep: K } = this.config;
+    const cells = this.cells;
+    const members = Array.from({ length: S }, (_, slot) => this.members(slot));
+    let total = 0, stored = 0, fenced = 0;
     for (let slot = 0; slot < S; slot++) {
-      for (let j = 0; j < this.memberCount[slot]!; j++) {
-        const c = this.count[this.members[slot]![j]! * S + slot]!;
-        cells++;
+      for (const s of members[slot]!) {
+        const c = cells.count[s * S + slot]!;
+        total++;
         stored += Math.min(c, K);
         if (c > K) fenced++;
       }
     }
-    const max = new Float64Array(cells), values = new Float64Array(stored);
+    const max = new Float64Array(total), values = new Float64Array(stored);
     const saved: Saved = {
-      v: 2, period: this.config.period, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
-      slotPeriod: this.slotPeriod.slice(),
-      members: Array.from({ length: S }, (_, slot) => this.members[slot]!.slice(0, this.memberCount[slot]!)),
-      count: new Int32Array(cells), max, pidTs: new Float64Array(cells),
-      pidLast: new Int32Array(cells), pidFirst: new Int32Array(cells), pidMulti: new Uint8Array(cells),
+      v: 2, period: P, slots: S, keep: K, closedBelow: this.closedBelow, newest: this.newest,
+      slotPeriod: this.slotPeriod.slice(), members,
+      count: new Int32Array(total), max, pidTs: new Float64Array(total),
+      pidLast: new Int32Array(total), pidFirst: new Int32Array(total), pidMulti: new Uint8Array(total),
       extraSum: new Float64Array(fenced), extraKept: new Int32Array(fenced), lo: new Float64Array(fenced), hi: new Float64Array(fenced),
-      values, lastPid: this.lastPid.slice(0, this.capacity),
+      values, lastPid: this.lastPid.slice(0, cells.capacity),
     };
+    const record = this.record;
     let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
-      for (const s of saved.members[slot]!) {
+      const start = this.slotPeriod[slot]! * P;
+      for (const s of members[slot]!) {
         const cell = s * S + slot;
-        saved.count[at] = this.count[cell]!;
-        max[at] = this.max[cell]!;
-        saved.pidTs[at] = this.pidTs[cell]!;
-        saved.pidLast[at] = this.pidLast[cell]!;
-        saved.pidFirst[at] = this.pidFirst[cell]!;
-        saved.pidMulti[at] = this.pidMulti[cell]!;
-        if (this.count[cell]! > K) {
-          saved.extraSum[f] = this.extraSum[cell]!;
-          saved.extraKept[f] = this.extraKept[cell]!;
-          saved.lo[f] = this.lo[cell]!;
-          saved.hi[f] = this.hi[cell]!;
+        saved.count[at] = cells.count[cell]!;
+        max[at] = cells.max(cell, slot);
+        saved.pidTs[at] = cells.pidTime(cell, slot, start);
+        saved.pidLast[at] = cells.pidLast[cell]!;
+        saved.pidFirst[at] = cells.pidFirst[cell]!;
+        saved.pidMulti[at] = cells.multi(cell) ? 1 : 0;
+        if (cells.fenceOf(cell, slot, record)) {
+          saved.lo[f] = record[0]!;
+          saved.hi[f] = record[1]!;
+          saved.extraSum[f] = record[2]!;
+          saved.extraKept[f] = record[3]!;
           f++;
         }
-        const k = Math.min(this.count[cell]!, K);
-        values.set(this.values.subarray(cell * K, cell * K + k), v);
+        const k = cells.read(cell, slot, this.values);
+        values.set(this.values.subarray(0, k), v);
         v += k;
         at++;
       }
@@ -345,36 +322,27 @@ export class Periods {
     this.lastPid.fill(-1);
     this.lastPid.set(s.lastPid);
     const max = widenFloats(s.max), values = widenFloats(s.values);
+    const record = this.record;
     let at = 0, v = 0, f = 0;
     for (let slot = 0; slot < S; slot++) {
-      const list = s.members[slot]!;
-      const own = new Int32Array(Math.max(64, list.length));
-      own.set(list);
-      this.members[slot] = own;
-      this.memberCount[slot] = list.length;
-      for (const id of list) {
-        const cell = id * S + slot;
-        this.count[cell] = s.count[at]!;
-        this.max[cell] = max[at]!;
-        this.pidTs[cell] = s.pidTs[at]!;
-        this.pidLast[cell] = s.pidLast[at]!;
-        this.pidFirst[cell] = s.pidFirst[at]!;
-        this.pidMulti[cell] = s.pidMulti[at]!;
+      const start = this.slotPeriod[slot]! * period;
+      for (const id of s.members[slot]!) {
+        const count = s.count[at]!;
         // Version 1 saved the fence of every cell, version 2 only of those past `keep`.
-        if (s.v === 1 || s.count[at]! > K) {
+        let fenced: Float64Array | null = null;
+        if (count > K) {
           const g = s.v === 1 ? at : f++;
-          this.extraSum[cell] = s.extraSum[g]!;
-          this.extraKept[cell] = s.extraKept[g]!;
-          this.lo[cell] = s.lo[g]!;
-          this.hi[cell] = s.hi[g]!;
-        } else {
-          // Nothing past `keep` yet: no sum beyond it, and no fence until it is computed.
-          this.extraSum[cell] = 0;
-          this.extraKept[cell] = 0;
+          record[0] = s.lo[g]!;
+          record[1] = s.hi[g]!;
+          record[2] = s.extraSum[g]!;
+          record[3] = s.extraKept[g]!;
+          record[4] = max[at]!;
+          fenced = record;
         }
-        const k = Math.min(s.count[at]!, K);
-        this.values.set(values.subarray(v, v + k), cell * K);
-        v += k;
+        this.cells.load(id * S + slot, slot, start, count, values, v, {
+          first: s.pidFirst[at]!, last: s.pidLast[at]!, multi: s.pidMulti[at] === 1, ts: s.pidTs[at]!,
+        }, fenced);
+        v += Math.min(count, K);
         at++;
       }
     }

@@ -1,4 +1,4 @@
-import { grown, narrowFloats, packTimes, unpackTimes, widenFloats, type NarrowFloats, type PackedTimes } from '../../engine/typedArrays.js';
+import { capacityFor, narrowFloats, packTimes, resized, unpackTimes, widenFloats, type NarrowFloats, type PackedTimes } from '../../engine/typedArrays.js';
 
 /** What `RecentSamples.see` found for a sample. */
 export const enum Seen {
@@ -13,6 +13,8 @@ export const enum Seen {
 /** Smallest and largest ring per series; past the largest, samples spill into a Map. */
 const FIRST_SLOTS = 4;
 const MAX_SLOTS = 64;
+/** An empty slot of the Int32 time ring. */
+const EMPTY = -(2 ** 31);
 
 /** Saved form (v8-serialisable); from version 3, times packed and values narrowed when that is exact. */
 interface Saved {
@@ -36,19 +38,31 @@ interface Saved {
  * so within one lateness, every ring doubles, up to MAX_SLOTS: memory follows the
  * fleet's sampling rate, not one odd series.
  *
+ * Ring times are Int32 milliseconds from an origin near the newest time (moved when
+ * time runs 24 days past it; samples the watermark has passed are emptied then), and
+ * ring values Float32 (RSS in pages below 64 GiB, in KiB below 16 GiB). The first time
+ * that is not a whole millisecond, or value that Float32 does not hold exactly, turns
+ * that ring to Float64 for good, so every answer is the one Float64 rings would give.
+ *
  * A fleet sampled every 5 minutes with 10 minutes of lateness keeps 3 live samples a
- * series: rings of 4 slots, 73 bytes a series.
+ * series: rings of 4 slots, 42 bytes a series.
  */
 export class RecentSamples {
   private slots = FIRST_SLOTS;
   private capacity = 0;
-  /** Newest time per series, -Infinity before its first sample. */
-  private last = new Float64Array(0);
+  /** Newest time per series, in the form of the ring's times; EMPTY (or -Infinity) before its first sample. */
+  private last: Int32Array | Float64Array = new Int32Array(0);
   /** Next slot to write per series. */
   private head = new Uint8Array(0);
-  /** Ring of series s: [s * slots, (s + 1) * slots); empty slots hold NaN. */
-  private ts = new Float64Array(0);
-  private value = new Float64Array(0);
+  /**
+   * Ring of series s: [s * slots, (s + 1) * slots). Times are offsets from `origin`
+   * (EMPTY: an empty slot), or, once `wideTimes`, the times themselves (NaN: empty).
+   */
+  private ts: Int32Array | Float64Array = new Int32Array(0);
+  private value: Float32Array | Float64Array = new Float32Array(0);
+  private origin = NaN;
+  private wideTimes = false;
+  private wideValues = false;
   /** Samples pushed out of full rings while still live, by slice of time: `series * span + (t - start)` -> value. */
   private spilled = new Map<number, Map<number, number>>();
   /** Series whose ring was full of live samples in the current slice, and how many. */
@@ -67,12 +81,12 @@ export class RecentSamples {
   ensure(count: number): void {
     if (count > this.seen) this.seen = count;
     if (count <= this.capacity) return;
-    const cap = Math.max(count, this.capacity * 2, 256);
-    this.last = grown(this.last, cap, -Infinity);
-    this.head = grown(this.head, cap);
-    this.ts = grown(this.ts, cap * this.slots, NaN);
-    this.value = grown(this.value, cap * this.slots);
-    this.crowded = grown(this.crowded, cap);
+    const cap = capacityFor(count, this.capacity, 256);
+    this.last = resized(this.last, cap, this.wideTimes ? -Infinity : EMPTY);
+    this.head = resized(this.head, cap);
+    this.ts = resized(this.ts, cap * this.slots, this.wideTimes ? NaN : EMPTY);
+    this.value = resized(this.value, cap * this.slots);
+    this.crowded = resized(this.crowded, cap);
     this.capacity = cap;
   }
 
@@ -82,14 +96,20 @@ export class RecentSamples {
    */
   see(s: number, t: number, v: number, mark: number): Seen {
     const last = this.last[s]!;
-    if (t > last) {
-      this.last[s] = t;
+    if (this.wideTimes ? t > last : last === EMPTY || t > this.origin + last) {
       this.remember(s, t, v, mark);
+      // Remembering made t fit the ring's times.
+      const code = this.code(t, mark);
+      this.last[s] = code;
       return Seen.new;
     }
-    const K = this.slots, base = s * K, ts = this.ts;
-    for (let k = base, e = base + K; k < e; k++) {
-      if (ts[k] === t) return this.judge(this.value[k]!, v);
+    // A time the ring cannot hold as an offset is in no slot of it.
+    const rel = this.wideTimes ? t : t - this.origin;
+    if (this.wideTimes || fits(rel, this.origin, t)) {
+      const K = this.slots, base = s * K, ts = this.ts;
+      for (let k = base, e = base + K; k < e; k++) {
+        if (ts[k] === rel) return this.judge(this.value[k]!, v);
+      }
     }
     if (this.spilled.size > 0) {
       const start = Math.floor(t / this.span) * this.span;
@@ -108,22 +128,94 @@ export class RecentSamples {
 
   private remember(s: number, t: number, v: number, mark: number): void {
     const K = this.slots, h = this.head[s]!, at = s * K + h;
-    if (this.ts[at]! >= mark) {
+    if (this.live(at, mark)) {
       this.full(s, t, v, mark);
       return;
     }
-    this.ts[at] = t;
-    this.value[at] = v;
+    this.put(at, t, v, mark);
     this.head[s] = (h + 1) & (K - 1);
+  }
+
+  /** Whether slot `at` holds a sample the watermark has not passed. */
+  private live(at: number, mark: number): boolean {
+    const x = this.ts[at]!;
+    return this.wideTimes ? x >= mark : x !== EMPTY && this.origin + x >= mark;
+  }
+
+  /** Time of slot `at` (NaN: empty). */
+  private timeAt(at: number): number {
+    const x = this.ts[at]!;
+    return this.wideTimes ? x : x === EMPTY ? NaN : this.origin + x;
+  }
+
+  /** Writes (t, v) into slot `at`. */
+  private put(at: number, t: number, v: number, mark: number): void {
+    const code = this.code(t, mark);
+    this.ts[at] = code;
+    if (!this.wideValues && Math.fround(v) !== v && v === v) {
+      this.value = Float64Array.from(this.value);
+      this.wideValues = true;
+    }
+    this.value[at] = v;
+  }
+
+  /** Time t as the ring holds it, moving the origin or widening the times first when it does not fit. */
+  private code(t: number, mark: number): number {
+    if (this.wideTimes) return t;
+    if (this.origin !== this.origin) this.origin = Math.floor(t);
+    const rel = t - this.origin;
+    if (fits(rel, this.origin, t)) return rel;
+    if (Number.isInteger(t) && this.rebase(t, mark)) return 0;
+    this.widenTimes();
+    return t;
+  }
+
+  /**
+   * Moves the origin to t, a whole millisecond 24 days away from it: times the
+   * watermark has passed are emptied (no sample at or after it can equal them, and any
+   * is newer than them); false when a live one would not fit (a lateness of 24 days or
+   * more).
+   */
+  private rebase(t: number, mark: number): boolean {
+    const origin = this.origin;
+    for (const a of [this.ts as Int32Array, this.last as Int32Array]) {
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!;
+        if (x !== EMPTY && origin + x >= mark && !fits(origin + x - t, t, origin + x)) return false;
+      }
+    }
+    for (const a of [this.ts as Int32Array, this.last as Int32Array]) {
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!;
+        a[k] = x === EMPTY || origin + x < mark ? EMPTY : origin + x - t;
+      }
+    }
+    this.origin = t;
+    return true;
+  }
+
+  /** Turns the ring's times (and the newest times) to Float64 for good. */
+  private widenTimes(): void {
+    const wide = new Float64Array(this.ts.length), last = new Float64Array(this.last.length);
+    for (let k = 0; k < wide.length; k++) wide[k] = this.timeAt(k);
+    for (let s = 0; s < last.length; s++) last[s] = this.lastOf(s);
+    this.ts = wide;
+    this.last = last;
+    this.wideTimes = true;
+  }
+
+  /** Newest time of series s, -Infinity before its first sample. */
+  private lastOf(s: number): number {
+    const x = this.last[s]!;
+    return this.wideTimes ? x : x === EMPTY ? -Infinity : this.origin + x;
   }
 
   /** The oldest slot written is still live: another may hold one the watermark has passed; else the rings grow or the oldest spills. */
   private full(s: number, t: number, v: number, mark: number): void {
     const K = this.slots, base = s * K;
     for (let k = base; k < base + K; k++) {
-      if (!(this.ts[k]! >= mark)) {
-        this.ts[k] = t;
-        this.value[k] = v;
+      if (!this.live(k, mark)) {
+        this.put(k, t, v, mark);
         return;
       }
     }
@@ -135,9 +227,8 @@ export class RecentSamples {
       return;
     }
     const at = base + this.head[s]!;
-    this.spill(s, this.ts[at]!, this.value[at]!);
-    this.ts[at] = t;
-    this.value[at] = v;
+    this.spill(s, this.timeAt(at), this.value[at]!);
+    this.put(at, t, v, mark);
     this.head[s] = (this.head[s]! + 1) & (K - 1);
   }
 
@@ -162,7 +253,8 @@ export class RecentSamples {
   /** Doubles every ring; each series' samples keep their order, and its next write goes after them. */
   private widen(): void {
     const K = this.slots, K2 = K * 2;
-    const ts = new Float64Array(this.capacity * K2).fill(NaN), value = new Float64Array(this.capacity * K2);
+    const ts = this.wideTimes ? new Float64Array(this.capacity * K2).fill(NaN) : new Int32Array(this.capacity * K2).fill(EMPTY);
+    const value = this.wideValues ? new Float64Array(this.capacity * K2) : new Float32Array(this.capacity * K2);
     for (let s = 0; s < this.capacity; s++) {
       const h = this.head[s]!;
       for (let j = 0; j < K; j++) {
@@ -193,27 +285,43 @@ export class RecentSamples {
   }
 
   checkpoint(count: number): Saved {
-    const n = Math.min(count, this.capacity);
+    const n = Math.min(count, this.capacity), cells = n * this.slots;
+    const ts = new Float64Array(cells);
+    for (let k = 0; k < cells; k++) ts[k] = this.timeAt(k);
     return {
-      v: 3, slots: this.slots, last: this.last.slice(0, n), head: this.head.slice(0, n),
-      ts: packTimes(this.ts.slice(0, n * this.slots)), value: narrowFloats(this.value.slice(0, n * this.slots)),
+      v: 3, slots: this.slots, last: Float64Array.from({ length: n }, (_, s) => this.lastOf(s)), head: this.head.slice(0, n),
+      ts: packTimes(ts), value: narrowFloats(Float64Array.from(this.value.subarray(0, cells))),
       spilled: [...this.spilled].map(([start, slice]) => [start, [...slice]]),
     };
   }
 
-  restore(state: Saved): void {
+  /** Takes a checkpoint back; `mark` is the watermark it was saved at (samples older than it are not kept). */
+  restore(state: Saved, mark: number): void {
     const n = state.last.length;
     this.slots = state.slots;
     this.capacity = 0;
-    this.last = new Float64Array(0);
+    this.last = new Int32Array(0);
     this.head = new Uint8Array(0);
-    this.ts = new Float64Array(0);
-    this.value = new Float64Array(0);
+    this.ts = new Int32Array(0);
+    this.value = new Float32Array(0);
+    this.origin = NaN;
+    this.wideTimes = false;
+    this.wideValues = false;
     this.ensure(n);
-    this.last.set(state.last);
     this.head.set(state.head);
-    this.ts.set(unpackTimes(state.ts));
-    this.value.set(widenFloats(state.value));
+    const ts = unpackTimes(state.ts), value = widenFloats(state.value);
+    for (let k = 0; k < ts.length; k++) {
+      const t = ts[k]!;
+      if (t >= mark) this.put(k, t, value[k]!, mark);
+    }
+    // A newest time the watermark has passed is older than any sample to come: as good as none.
+    for (let s = 0; s < n; s++) {
+      const t = state.last[s]!;
+      if (t > -Infinity && t >= mark) {
+        const code = this.code(t, mark);
+        this.last[s] = code;
+      }
+    }
     this.spilled = new Map(state.spilled.map(([start, slice]) => [start, new Map(slice)]));
   }
 
@@ -230,4 +338,9 @@ export class RecentSamples {
       }
     }
   }
+}
+
+/** Whether `rel` = t - origin is an Int32 offset (not the EMPTY code) that gives t back exactly. */
+function fits(rel: number, origin: number, t: number): boolean {
+  return (rel | 0) === rel && rel !== EMPTY && origin + rel === t;
 }

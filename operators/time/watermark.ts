@@ -108,7 +108,7 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
       const s = state as Saved;
       maxTs = s.maxTs;
       recent = new RecentSamples(span);
-      if (s.recent) recent.restore(s.recent);
+      if (s.recent) recent.restore(s.recent, maxTs - lateness);
       else if (s.segments) recent.restoreSegments(s.segments, maxTs - lateness);
     },
   };

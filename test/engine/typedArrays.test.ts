@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deserialize, serialize } from 'node:v8';
-import { narrowFloats, packTimes, unpackTimes, widenFloats } from '../../engine/typedArrays.js';
+import { capacityFor, grown, narrowFloats, packTimes, resized, unpackTimes, widenFloats } from '../../engine/typedArrays.js';
 
 describe('saved forms of typed arrays', () => {
   it('narrows floats to Float32 where that is exact, the rest kept apart', () => {
@@ -33,5 +33,26 @@ describe('saved forms of typed arrays', () => {
       expect(packTimes(a)).toBe(a);
     }
     expect(Array.from(unpackTimes(packTimes(new Float64Array([NaN, NaN]))))).toEqual([NaN, NaN]);
+  });
+
+  it('grows arrays by a sixteenth, not by doubling, and copies each entry a bounded number of times', () => {
+    expect(capacityFor(10, 20)).toBe(20);
+    expect(capacityFor(20_033, 0)).toBe(20_033);
+    expect(capacityFor(20_034, 20_033)).toBe(20_033 + 1253);
+    expect(capacityFor(3, 0)).toBe(16);
+    // One id at a time up to 100,000: the slack stays under a sixteenth, the copying under 17 per entry.
+    let a = new Int32Array(0), copied = 0;
+    for (let n = 1; n <= 100_000; n++) {
+      const b = grown(a, n, -1);
+      if (b !== a) copied += a.length;
+      a = b;
+      a[n - 1] = n;
+    }
+    expect(a.length).toBeLessThan(100_000 * 1.0625 + 1);
+    expect(copied / 100_000).toBeLessThan(17);
+    expect(a[99_999]).toBe(100_000);
+    expect(a[a.length - 1]).toBe(-1);
+    expect(Array.from(resized(new Float64Array([1, 2, 3]), 5, NaN))).toEqual([1, 2, 3, NaN, NaN]);
+    expect(Array.from(resized(new Float64Array([1, 2, 3]), 2))).toEqual([1, 2]);
   });
 });

@@ -81,6 +81,44 @@ describe('rollup', () => {
     expect(b.out).toEqual(a.out);
   });
 
+  it('gives back every value exactly: jumps past 2 GiB, fractions, huge values and fractional times', async () => {
+    // Values are held as Int32 offsets from a period's first value where that is exact;
+    // these do not fit, and each series must still get the plain mean, max and last pid.
+    const GB = 1024 * MB;
+    const series: Record<string, number[]> = {
+      jump: [1 * GB, 1 * GB + 4096, 5 * GB, 1 * GB, 1 * GB + 8192],
+      fraction: [1000.5, 1000.25, 1000.75, 1000],
+      huge: [2 ** 60, 2 ** 60 + 2 ** 10, 2 ** 60 - 2 ** 10],
+      pages: [300 * MB, 300 * MB + 4096, 300 * MB - 4096],
+    };
+    const rows: Row[] = [];
+    for (const [host, values] of Object.entries(series)) {
+      // Pid 2 at a time 0.25 ms after pid 1's: the later one is the last pid.
+      values.forEach((rss, i) => rows.push({ ts: T0 + i * 5 * MIN + (i === values.length - 1 ? 0.25 : 0), host, component: 'svc', rss, pid: 1 }));
+      rows.push({ ts: T0 + (values.length - 1) * 5 * MIN + 0.5, host, component: 'svc', rss: values[0]!, pid: 2 });
+    }
+    const options = { outliers: { values: 12, threshold: 3.5, min_spread: 10, min_samples: 3 } };
+    const whole = await run([withMark(rows, T0 + HOUR)], options);
+    const got = rowsOf(whole.out[0]!, whole.ctx.catalog);
+    for (const [host, values] of Object.entries(series)) {
+      const all = [...values, values[0]!];
+      // A spread of 10 x the median keeps every value: the mean is their plain mean, summed in ascending order.
+      const sorted = [...all].sort((a, b) => a - b);
+      expect(got[`${host}/svc`]).toEqual({
+        mean: sorted.reduce((a, b) => a + b, 0) / all.length, max: Math.max(...all), count: all.length, pid: 2, restarted: 1,
+      });
+    }
+    // The same through a checkpoint taken with the period open.
+    const first = await run([withMark(rows.slice(0, 9), -Infinity)], options);
+    const env = testContext('hourly');
+    const catalog = new SeriesCatalog();
+    catalog.restore(deserialize(serialize(first.ctx.catalog.checkpoint())));
+    const op = rollup(options, { ...env.ctx, catalog });
+    op.restore(deserialize(serialize(first.op.checkpoint())));
+    const second = await lastValueFrom(op.apply(from([withMark(rows.slice(9), T0 + HOUR)])).pipe(toArray()));
+    expect(rowsOf(second[0]!, catalog)).toEqual(got);
+  });
+
   it('closes a period when the watermark passes its end, and snapshots open ones at the end', async () => {
     const h0 = hourOf('a', [100 * MB, 100 * MB]);
     const h1 = hourOf('a', [200 * MB], T0 + HOUR);

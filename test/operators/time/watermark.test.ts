@@ -1,7 +1,7 @@
 import { firstValueFrom, from, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { floatColumn, type SampleBatch } from '../../../engine/telemetry/schema.js';
-import { unpackTimes, type PackedTimes } from '../../../engine/typedArrays.js';
+import { unpackTimes, widenFloats, type NarrowFloats, type PackedTimes } from '../../../engine/typedArrays.js';
 import { watermark } from '../../../operators/time/watermark.js';
 import { batchOf, testContext } from '../../helpers/samples.js';
 
@@ -111,6 +111,35 @@ describe('watermark', () => {
     expect(tsOf(out)).toHaveLength(20);
     expect(metrics.total('samples_dropped', { reason: 'duplicate' })).toBe(20);
     expect(deadLetter.rejections).toHaveLength(0);
+  });
+
+  it('tells repeats from new samples exactly: times a fraction of a millisecond apart, values Float32 cannot hold, a month-long gap', async () => {
+    // Rings hold Int32 offsets and Float32 values while those are exact; these are not.
+    const DAY = 86_400_000, T = Date.UTC(2026, 0, 1);
+    const first = [
+      { ts: T, host: 'a', component: 'c', rss: 4096 },
+      { ts: T + 0.5, host: 'a', component: 'c', rss: 4096 },
+      { ts: T + 1000, host: 'b', component: 'c', rss: 943_718_401 },
+      { ts: T + 2000, host: 'b', component: 'c', rss: 943_718_402 },
+    ];
+    const later = [
+      { ts: T + 40 * DAY, host: 'a', component: 'c', rss: 8192 },
+      { ts: T + 40 * DAY - 60_000, host: 'b', component: 'c', rss: 1 },
+    ];
+    const { out, metrics, deadLetter, op } = await run([
+      batchOf(first), batchOf([...first].reverse()), batchOf([{ ...first[3]!, rss: 943_718_401 }]),
+      batchOf(later), batchOf(later), batchOf([{ ...later[1]!, rss: 2 }]),
+    ]);
+    expect(tsOf(out)).toEqual([...first, ...later].map((r) => r.ts));
+    expect(metrics.total('samples_dropped', { reason: 'duplicate' })).toBe(first.length + later.length);
+    expect(deadLetter.rejections.map((r) => [r.reason, r.detail])).toEqual([
+      ['conflict', `a sample of this host, component and process at ts ${T + 2000} was already seen with rss 943718402`],
+      ['conflict', `a sample of this host, component and process at ts ${T + 40 * DAY - 60_000} was already seen with rss 1`],
+    ]);
+    // The checkpoint gives every time and value back as it came.
+    const state = op.checkpoint() as { recent: { ts: Float64Array | PackedTimes; value: Float64Array | NarrowFloats } };
+    const times = [...unpackTimes(state.recent.ts)], values = [...widenFloats(state.recent.value)];
+    for (const r of [first[1]!, first[3]!, later[1]!]) expect(values[times.indexOf(r.ts)]).toBe(r.rss);
   });
 
   it('finds repeats across a checkpoint and restore, and reads the earlier checkpoint form', async () => {
