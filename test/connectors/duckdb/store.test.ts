@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -204,6 +204,24 @@ describe('DuckDbStore', () => {
     expect((await store.loadCheckpoint('node/b'))!.length).toBe(100_000);
     expect(await store.query('SELECT count(*) AS n FROM checkpoints')).toEqual([{ n: 2 }]);
     await store.close();
+  });
+
+  it('keeps the file bounded when a large checkpoint is saved again and again', async () => {
+    // A replaced blob must give its blocks back: a long run saves its checkpoint every
+    // minute, and a file that grew by each save's size would fill the disk and DuckDB's memory.
+    const part = 8 << 20;
+    const sizes: number[] = [];
+    for (let save = 0; save < 6; save++) {
+      const store = await DuckDbStore.open(path);
+      await store.saveCheckpoint('node/big', new Uint8Array(part).fill(save + 1));
+      await store.close();
+      sizes.push(statSync(path).size);
+    }
+    const store = await DuckDbStore.open(path);
+    expect((await store.loadCheckpoint('node/big'))![part - 1]).toBe(6);
+    await store.close();
+    // One copy being written and one being replaced, plus the file's own overhead.
+    expect(sizes.at(-1)!).toBeLessThan(3 * part + sizes[0]! - part);
   });
 
   it('runs only read-only queries and converts BIGINT to numbers where exact', async () => {
