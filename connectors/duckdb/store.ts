@@ -256,8 +256,7 @@ export class DuckDbStore implements StateStore {
     return text;
   }
 
-  /** A statement inside the transaction, after the rows appended before it, which it may delete. */
-  /** Runs `sql` after the rows appended so far; answers the rows it changed. */
+  /** A statement inside the transaction, after the rows appended before it (which it may delete); answers the rows it changed. */
   private async statement(sql: string, params?: DuckDBValue[]): Promise<number> {
     const text = this.flushAppended();
     if (text.length) await this.conn.run(text.join(';\n'));
@@ -359,10 +358,7 @@ export class DuckDbStore implements StateStore {
 
   async saveCheckpoint(key: string, state: Uint8Array): Promise<void> {
     return this.write(`checkpoint "${key}"`, async () => {
-      // An UPDATE in place: a DELETE and INSERT of the blob left the deleted blob's blocks
-      // in the file for good (90 MB of checkpoint a save grew the file by 90 MB each time,
-      // and at 100k processes DuckDB ran out of memory on day 11); INSERT OR REPLACE
-      // keeps the file bounded too but took twice as long.
+      // In place: after DELETE + INSERT, DuckDB never reused the old blob's blocks (docs/detection.md).
       const updated = await this.statement('UPDATE checkpoints SET state = $2, saved_at = now() WHERE key = $1', [key, blobValue(state)]);
       if (updated === 0) await this.statement('INSERT INTO checkpoints VALUES ($1, $2, now())', [key, blobValue(state)]);
     });
