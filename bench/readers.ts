@@ -5,6 +5,8 @@ import { readArrow } from '../connectors/file/arrow.js';
 import { readCsv } from '../connectors/file/csv.js';
 import { fileBytes } from '../connectors/file/input.js';
 import { readNdjson } from '../connectors/file/ndjson.js';
+import { JsonPayloadReader } from '../connectors/nats/jsonPayload.js';
+import { SampleBatchBuilder } from '../engine/telemetry/builder.js';
 import type { ReaderOptions } from '../connectors/file/text.js';
 import { MemoryDeadLetter } from '../engine/deadLetter.js';
 import { Metrics } from '../engine/metrics.js';
@@ -16,7 +18,8 @@ import { runSuite, type RowTask } from './lib.js';
  * The file readers beside the plainest loop over the same bytes that still touches
  * every record: JSON.parse per NDJSON line and a split per CSV line, each over the same
  * 1 MiB chunks the reader gets, and for Arrow a typed-array sum of one column of the
- * whole file decoded in memory.
+ * whole file decoded in memory. The NATS source's JSON reader takes the same NDJSON as
+ * messages of 10,000 lines, held in memory.
  * Part of `npm run bench`; alone, with a larger file:
  *
  *   node dist/bench/readers.js [--rows 1000000] [--iterations 5]
@@ -75,6 +78,24 @@ async function count(batches: AsyncIterable<SampleBatch>): Promise<number> {
   return n;
 }
 
+/** The NDJSON file cut into messages of `perMessage` lines, as an agent publishes them. */
+function ndjsonMessages(path: string, perMessage: number): Uint8Array[] {
+  const lines = readFileSync(path, 'latin1').split('\n').filter((l) => l.length > 0);
+  const messages: Uint8Array[] = [];
+  for (let i = 0; i < lines.length; i += perMessage) messages.push(Buffer.from(lines.slice(i, i + perMessage).join('\n'), 'latin1'));
+  return messages;
+}
+
+/** Every message through the NATS source's JSON reader into 64k-row batches; the rows appended. */
+function readMessages(messages: readonly Uint8Array[]): number {
+  const reader = new JsonPayloadReader(new MemoryDeadLetter(new Metrics()));
+  const builder = new SampleBatchBuilder('bench', 65_536);
+  const full = () => void builder.build();
+  let n = 0;
+  for (let seq = 0; seq < messages.length; seq++) n += reader.read(messages[seq]!, { subject: 'bench', seq: seq + 1 }, builder, full);
+  return n;
+}
+
 function options(source: string): ReaderOptions {
   return { source, batchSize: 65_536, deadLetter: new MemoryDeadLetter(new Metrics()) };
 }
@@ -90,6 +111,7 @@ export async function readerTasks(dir: string, rows: number): Promise<RowTask[]>
   await writeFixture({ ...common, format: 'csv', out: csv });
   await writeFixture({ ...common, format: 'arrow', out: arrow });
   await writeFixture({ ...common, format: 'arrow', out: arrowFile });
+  const messages = ndjsonMessages(ndjson, 10_000);
   const exactly = (what: string) => (n: number) => {
     if (n !== rows) throw new Error(`${what}: ${n} samples, expected ${rows}`);
     return n;
@@ -97,6 +119,7 @@ export async function readerTasks(dir: string, rows: number): Promise<RowTask[]>
   return [
     { name: 'ndjson: JSON.parse per line (ceiling)', rows, fn: async () => exactly('ndjson ceiling')(await parseEveryLine(ndjson)) },
     { name: 'ndjson: file reader', rows, fn: async () => exactly('ndjson reader')(await count(readNdjson(fileBytes(ndjson), options(ndjson)))), ceiling: 'ndjson: JSON.parse per line (ceiling)' },
+    { name: 'nats json: message reader, 10k lines a message', rows, fn: () => exactly('nats json reader')(readMessages(messages)), ceiling: 'ndjson: JSON.parse per line (ceiling)' },
     { name: 'csv: split per line (ceiling)', rows, fn: async () => exactly('csv ceiling')(await splitEveryLine(csv)) },
     { name: 'csv: file reader', rows, fn: async () => exactly('csv reader')(await count(readCsv(fileBytes(csv), options(csv)))), ceiling: 'csv: split per line (ceiling)' },
     { name: 'arrow: typed-array sum of rss (ceiling)', rows, fn: () => exactly('arrow ceiling')(arrowSumRss(arrow)) },
