@@ -129,8 +129,8 @@ export class RecentSamples {
    * values hold, and its ring's next slot free (passed by the watermark). Such a sample
    * is new, and is written where `see` would write it. Returns the index of the first
    * sample that is not the common case, for the caller to judge (`see`); `newest` is
-   * then the newest time of those taken. About a third of the time a sample through
-   * `see` takes (docs/telemetry.md).
+   * then the newest time of those taken. Under half the time of `see` a sample
+   * (docs/telemetry.md).
    */
   admit(series: Int32Array, ts: Float64Array, values: Float64Array, from: number, to: number, newest: number, lateness: number): number {
     this.newest = newest;
