@@ -73,6 +73,8 @@ export class RecentSamples {
   private seen = 0;
   /** Value of the earlier copy, after `see` answered `conflict`. */
   prior = NaN;
+  /** The newest time, after `admit`: of the samples it took and the one it was given. */
+  newest = -Infinity;
 
   /** `span`: the width of a spill slice (ms); slices are dropped whole once the watermark passes them. */
   constructor(private readonly span: number) {}
@@ -118,6 +120,43 @@ export class RecentSamples {
     }
     this.remember(s, t, v, mark);
     return Seen.new;
+  }
+
+  /**
+   * `see` for samples from..to-1 of a batch while each is the common case, in one loop:
+   * not late (`newest`, the newest time before them, minus `lateness`), newer than its
+   * series' newest, a whole-millisecond offset from the origin, a value the ring's
+   * values hold, and its ring's next slot free (passed by the watermark). Such a sample
+   * is new, and is written where `see` would write it. Returns the index of the first
+   * sample that is not the common case, for the caller to judge (`see`); `newest` is
+   * then the newest time of those taken. Under half the time of `see` a sample
+   * (docs/telemetry.md).
+   */
+  admit(series: Int32Array, ts: Float64Array, values: Float64Array, from: number, to: number, newest: number, lateness: number): number {
+    this.newest = newest;
+    // Float64 times and the first sample (no origin yet) take the general path.
+    if (this.wideTimes || this.origin !== this.origin) return from;
+    const last = this.last as Int32Array, head = this.head, times = this.ts as Int32Array, vals = this.value;
+    const origin = this.origin, K = this.slots, mask = K - 1, narrow = !this.wideValues;
+    let i = from;
+    for (; i < to; i++) {
+      const t = ts[i]!, s = series[i]!;
+      const top = t > newest ? t : newest, mark = top - lateness;
+      // `fits` without its EMPTY test: an Int32 offset at or below a series' newest (EMPTY, when it has none) leaves anyway.
+      const rel = t - origin;
+      if (!(t >= mark) || (rel | 0) !== rel || rel <= last[s]! || origin + rel !== t) break;
+      const h = head[s]!, at = s * K + h, x = times[at]!;
+      if (x !== EMPTY && origin + x >= mark) break;
+      const v = values[i]!;
+      if (narrow && Math.fround(v) !== v) break;
+      times[at] = rel;
+      vals[at] = v;
+      head[s] = (h + 1) & mask;
+      last[s] = rel;
+      newest = top;
+    }
+    this.newest = newest;
+    return i;
   }
 
   private judge(prior: number, v: number): Seen {

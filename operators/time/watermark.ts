@@ -61,6 +61,12 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
     }
     let newest = maxTs;
     for (let i = 0; i < n; i++) {
+      if (dedupe) {
+        // Most samples are new and in time: taken in one tight loop; this one judges the rest.
+        i = recent.admit(series, ts, rss, i, n, newest, lateness);
+        newest = recent.newest;
+        if (i === n) break;
+      }
       const t = ts[i]!;
       if (t > newest) newest = t;
       const mark = newest - lateness;
