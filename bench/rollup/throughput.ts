@@ -2,13 +2,17 @@
  * Throughput of the rollup operator and of the DuckDB state store (docs/detection.md
  * quotes the output).
  *
- *   npm run build && node dist/bench/rollup/throughput.js [--series 20000] [--hours 24] [--rounds 3]
+ *   npm run build && node dist/bench/rollup/throughput.js [--series 20000] [--hours 24] [--rounds 3] [--no-store]
  *
  * Rollup: S series sampled every 5 minutes for H hours, in 64k-row batches in time
  * order with a 10-minute watermark, as the watermark operator would stamp them. The
  * same run times a bare loop over the same typed arrays doing the operator's per-sample
  * arithmetic (period, cell, count, max, value kept, pid), the ceiling the operator is
  * measured against, and the catalog's row-to-series mapping alone.
+ *
+ * Period close: the close of one full hour of S series (12 whole-page samples each, at
+ * rest or leaking, as RSS comes), timed as Periods.snapshot, which summarises the open
+ * periods without closing them and so can be repeated on the same state.
  *
  * Store: appendRollups of 100k-row periods into a fresh file (no delete needed), the
  * same periods again (delete, then insert), and the alternatives measured to choose:
@@ -31,7 +35,8 @@ import { makeSampleBatch, utf8Data } from '../../engine/telemetry/arrowData.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { SeriesCatalog } from '../../engine/telemetry/series.js';
-import { rollup } from '../../operators/rollup/rollup.js';
+import { Periods } from '../../operators/rollup/periods.js';
+import { rollup, ROLLUP_DEFAULTS } from '../../operators/rollup/rollup.js';
 import { HostActivity } from '../../engine/hostActivity.js';
 
 const MIN = 60_000;
@@ -154,6 +159,37 @@ export function rollupCeiling(batches: readonly SampleBatch[], ids: readonly Int
   return touched;
 }
 
+/** Median ms of summarising one full hour of `series` series (Periods.snapshot, repeated on the same state). */
+function closeOnce(series: number, rounds: number): number {
+  const o = ROLLUP_DEFAULTS.outliers;
+  const periods = new Periods({
+    period: HOUR, slots: ROLLUP_DEFAULTS.open_periods, keep: o.values,
+    rule: { threshold: o.threshold, minSpread: o.min_spread, minSamples: o.min_samples },
+  });
+  const n = series * 12;
+  const cols = {
+    length: n, series: new Int32Array(n), ts: new Float64Array(n), rss: new Float64Array(n), pid: new Int32Array(n), pidValid: null,
+  };
+  for (let t = 0, i = 0; t < 12; t++) {
+    for (let s = 0; s < series; s++, i++) {
+      cols.series[i] = s;
+      cols.ts[i] = T0 + t * 5 * MIN;
+      // Whole pages; every third series leaks ~1 % an hour, some past the rule's floor.
+      cols.rss[i] = 4096 * Math.round((200 + (s % 977)) * 256 * (1 + (s % 3 === 0 ? 0.001 * t * (s % 7) : 0)));
+      cols.pid[i] = 1000 + s;
+    }
+  }
+  const ignore = { period: () => {}, late: () => {} };
+  periods.add(cols, series, T0, ignore);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const started = performance.now();
+    periods.snapshot(T0, ignore);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
 function rollupBatch(start: number, n: number): RollupBatch {
   return {
     start, period: HOUR, length: n, series: Int32Array.from({ length: n }, (_, i) => i),
@@ -247,6 +283,8 @@ async function main() {
   console.log(`  operator (catalog mapping + accumulate + close + emit): ${rate(median(op))}`);
   console.log(`  typed-array loop ceiling (same per-sample arithmetic):  ${rate(median(ceiling))}`);
   console.log(`  catalog rowsToSeries alone:                              ${rate(median(cat))}`);
+  const close = closeOnce(series, 50 * rounds);
+  console.log(`  period close (Periods.snapshot of one full hour):        ${((close * 1e6) / series).toFixed(0)} ns a series (median of ${50 * rounds})`);
   if (process.argv.includes('--no-store')) return;
   const perPeriod = arg('store-rows', 100_000), periods = arg('store-periods', 10);
   const s = await storeFigures(perPeriod, periods);

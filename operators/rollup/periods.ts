@@ -1,7 +1,7 @@
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { grown, narrowFloats, widenFloats, type NarrowFloats } from '../../engine/typedArrays.js';
-import { exact, HI, KEPT, LATE_TIME, LO, MAX, MULTI, OpenCells, SUM, WIDE } from './openCells.js';
-import { fence, keepsAll, type OutlierRule } from './robustMean.js';
+import { exact, FENCED, HI, KEPT, LATE_TIME, LO, MAX, MULTI, OpenCells, SUM, WIDE } from './openCells.js';
+import { fence, keepsAll, keepsRange, type OutlierRule } from './robustMean.js';
 
 export interface PeriodsConfig {
   /** Period length, ms. */
@@ -196,64 +196,101 @@ export class Periods {
   }
 
   private summarise(slot: number, p: number, watermark: number, final: boolean): RollupBatch {
-    const { period: P, slots: S, rule } = this.config;
-    const members = this.members(slot);
-    const n = members.length;
-    const batch = {
-      start: p * P, period: P, length: n, series: members,
-      mean: new Float64Array(n), max: new Float64Array(n), count: new Int32Array(n),
-      pid: new Int32Array(n), restarted: new Uint8Array(n), watermark, provisional: !final,
-    };
-    const cells = this.cells, count = cells.count, lastPid = this.lastPid, pidLast = cells.pidLast;
-    const values = this.values, scratch = this.scratch, bounds = this.bounds, record = this.record;
+    const { period: P, slots: S, keep: K, rule } = this.config;
+    const series = this.members(slot);
+    const n = series.length;
+    const mean = new Float64Array(n), max = new Float64Array(n), count = new Int32Array(n);
+    const pid = new Int32Array(n), restarted = new Uint8Array(n);
+    const cells = this.cells, counts = cells.count, base = cells.base, offsets = cells.offsets, flags = cells.flags;
+    const pidFirst = cells.pidFirst, pidLast = cells.pidLast, lastPid = this.lastPid, M = K - 1;
+    let seen = 0, kept = 0;
     for (let j = 0; j < n; j++) {
-      const s = members[j]!;
+      const s = series[j]!;
       const cell = s * S + slot;
-      const c = count[cell]!;
-      const k = cells.read(cell, slot, values);
-      let sum = 0, kept = 0;
-      if (cells.fenceOf(cell, slot, record)) {
-        sum = record[2]!;
-        kept = record[3]!;
-        batch.max[j] = record[4]!;
-      } else {
-        // The running max, over the values in the order they came (before a fence sorts them).
-        let max = values[0]!;
-        for (let i = 1; i < k; i++) if (values[i]! > max) max = values[i]!;
-        batch.max[j] = max;
-      }
-      if (keepsAll(values, 0, k, rule, sum)) {
-        // Nothing to fence out, and the sum is exact: the same mean as sorted and fenced.
-        for (let i = 0; i < k; i++) sum += values[i]!;
-        kept += k;
-      } else {
-        fence(values, 0, k, rule, scratch, bounds);
-        const lo = bounds[0]!, hi = bounds[1]!;
-        for (let i = 0; i < k; i++) {
-          const v = values[i]!;
-          if (v >= lo && v <= hi) {
-            sum += v;
-            kept++;
-          }
+      const c = counts[cell]!;
+      if ((flags[cell]! & (WIDE | FENCED)) === 0 && c <= K) {
+        // The common form (a first value and Int32 offsets from it): the max, the range
+        // and the sum come straight from the offsets, without copying the values out.
+        // Every value is b + offset exactly, so the largest offset gives the max a
+        // running max finds, and the smallest and largest the range keepsAll judges.
+        const b = base[cell]!, at = cell * M;
+        let lo = 0, hi = 0, sum = 0;
+        for (let i = at, e = at + c - 1; i < e; i++) {
+          const o = offsets[i]!;
+          if (o < lo) lo = o;
+          else if (o > hi) hi = o;
+          sum += o;
         }
-        if (kept === 0) {
-          // Only a threshold far below the published 3.5 can fence out even the median.
-          for (let i = 0; i < k; i++) sum += values[i]!;
-          kept = k;
+        max[j] = b + hi;
+        if (Math.floor(b) === b && keepsRange(b + lo, b + hi, c, rule, 0)) {
+          // Whole values summing below 2^53: c * b + sum is the sum in any order, exactly.
+          mean[j] = (c * b + sum) / c;
+          kept += c;
+        } else {
+          kept += this.trim(cell, slot, j, mean, max);
         }
+      } else {
+        kept += this.trim(cell, slot, j, mean, max);
       }
-      batch.mean[j] = sum / kept;
-      batch.count[j] = c;
-      batch.pid[j] = pidLast[cell]!;
-      const first = cells.pidFirst[cell]!, before = lastPid[s]!;
-      batch.restarted[j] = cells.multi(cell) || (first >= 0 && before >= 0 && first !== before) ? 1 : 0;
+      seen += c;
+      count[j] = c;
+      const first = pidFirst[cell]!, last = pidLast[cell]!, before = lastPid[s]!;
+      pid[j] = last;
+      restarted[j] = (flags[cell]! & MULTI) !== 0 || (first >= 0 && before >= 0 && first !== before) ? 1 : 0;
       if (final) {
-        this.outliers += c - kept;
-        if (pidLast[cell]! >= 0) lastPid[s] = pidLast[cell]!;
-        count[cell] = 0;
+        if (last >= 0) lastPid[s] = last;
+        counts[cell] = 0;
       }
     }
-    return batch;
+    if (final) this.outliers += seen - kept;
+    return {
+      start: p * P, period: P, length: n, series,
+      mean, max, count, pid, restarted, watermark, provisional: !final,
+    };
+  }
+
+  /**
+   * Writes the cell's mean and max at row j the long way (its values copied out, and
+   * sorted and fenced unless keepsAll says nothing can be an outlier); returns how many
+   * values the mean kept.
+   */
+  private trim(cell: number, slot: number, j: number, mean: Float64Array, max: Float64Array): number {
+    const rule = this.config.rule, cells = this.cells;
+    const values = this.values, scratch = this.scratch, bounds = this.bounds, record = this.record;
+    const k = cells.read(cell, slot, values);
+    let sum = 0, kept = 0;
+    if (cells.fenceOf(cell, slot, record)) {
+      sum = record[2]!;
+      kept = record[3]!;
+      max[j] = record[4]!;
+    } else {
+      // The running max, over the values in the order they came (before a fence sorts them).
+      let m = values[0]!;
+      for (let i = 1; i < k; i++) if (values[i]! > m) m = values[i]!;
+      max[j] = m;
+    }
+    if (keepsAll(values, 0, k, rule, sum)) {
+      // Nothing to fence out, and the sum is exact: the same mean as sorted and fenced.
+      for (let i = 0; i < k; i++) sum += values[i]!;
+      kept += k;
+    } else {
+      fence(values, 0, k, rule, scratch, bounds);
+      const lo = bounds[0]!, hi = bounds[1]!;
+      for (let i = 0; i < k; i++) {
+        const v = values[i]!;
+        if (v >= lo && v <= hi) {
+          sum += v;
+          kept++;
+        }
+      }
+      if (kept === 0) {
+        // Only a threshold far below the published 3.5 can fence out even the median.
+        for (let i = 0; i < k; i++) sum += values[i]!;
+        kept = k;
+      }
+    }
+    mean[j] = sum / kept;
+    return kept;
   }
 
   checkpoint(): Saved {

@@ -70,7 +70,16 @@ export function keepsAll(values: Float64Array, from: number, n: number, rule: Ou
     if (v > hi) hi = v;
     if (Math.floor(v) !== v) whole = false;
   }
-  return whole && lo > 0 && extra + n * hi < EXACT && hi - lo < rule.threshold * rule.minSpread * lo;
+  return whole && keepsRange(lo, hi, n, rule, extra);
+}
+
+/**
+ * keepsAll for n whole values whose smallest is `lo` and largest `hi`, for a caller
+ * that has their range without a copy of them (the rollup's offset-coded cells).
+ */
+export function keepsRange(lo: number, hi: number, n: number, rule: OutlierRule, extra: number): boolean {
+  return n >= rule.minSamples && Math.floor(extra) === extra
+    && lo > 0 && extra + n * hi < EXACT && hi - lo < rule.threshold * rule.minSpread * lo;
 }
 
 function sortedDeviation(values: Float64Array, from: number, n: number, median: number, scratch: Float64Array): number {
