@@ -52,8 +52,11 @@ export function context(catalog: SeriesCatalog): NodeContext {
     catalog, store: nullStore, signal: new AbortController().signal, hosts: new HostActivity(),
   };
 }
-export function simulate(opts: { hosts: number; days: number; seed: number; components?: number }): { fleet: HourlyFleet; catalog: SeriesCatalog } {
-  const sim = new FleetSimulator({ hosts: opts.hosts, days: opts.days, seed: opts.seed, components: opts.components ?? 12 });
+export function simulate(opts: { hosts: number; days: number; seed: number; components?: number; leakFraction?: number; interval?: string }): { fleet: HourlyFleet; catalog: SeriesCatalog } {
+  const sim = new FleetSimulator({
+    hosts: opts.hosts, days: opts.days, seed: opts.seed, components: opts.components ?? 12,
+    ...(opts.leakFraction === undefined ? {} : { leak_fraction: opts.leakFraction }), ...(opts.interval === undefined ? {} : { interval: opts.interval }),
+  });
   const catalog = new SeriesCatalog();
   const ctx = context(catalog);
   const period = HOUR;

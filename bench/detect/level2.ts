@@ -4,7 +4,7 @@
  * latency by leak pattern and rate. docs/detection.md quotes its output.
  *
  *   npm run build && node dist/bench/detect/level2.js --hosts 2000 --days 21 --seed 1
- *     [--opts '{"min_growth":0.03}'] [--baselines 2000] [--examples 10] [--json]
+ *     [--leak-fraction 0.1] [--interval 1m] [--opts '{"min_growth":0.03}'] [--baselines 2000] [--examples 10] [--json]
  *
  * Samples go through the real rollup operator; the hourly means are cached under
  * $TMPDIR/resin-level2/ so that trying detection options does not simulate again.
@@ -29,11 +29,13 @@ async function main(): Promise<void> {
   const seed = Number(arg('seed', '1'));
   const components = Number(arg('components', '12'));
   const options = JSON.parse(arg('opts', '{}')) as Partial<ProcessDetectOptions>;
-  const key = `h${hosts}-d${days}-s${seed}-c${components}`;
+  const leakFraction = process.argv.includes('--leak-fraction') ? Number(arg('leak-fraction', '0')) : undefined;
+  const interval = process.argv.includes('--interval') ? arg('interval', '5m') : undefined;
+  const key = `h${hosts}-d${days}-s${seed}-c${components}${leakFraction === undefined ? '' : `-l${leakFraction}`}${interval === undefined ? '' : `-i${interval}`}`;
   let fleet = loadHourly(key);
   if (!fleet) {
     const t = performance.now();
-    fleet = simulate({ hosts, days, seed, components }).fleet;
+    fleet = simulate({ hosts, days, seed, components, leakFraction, interval }).fleet;
     saveHourly(fleet, key);
     console.error(`simulated ${fleet.series} series x ${fleet.hours} h in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }

@@ -33,6 +33,10 @@ export interface ProcessDetectOptions {
   growth_z: number;
   /** Growth in the later half of the span must be at least this share of what steady growth would add. */
   recent_share: number;
+  /** The latest hour-pairs (this long) must still show `latest_share` of the growth: a drained buffer does not. */
+  latest: string | number;
+  /** Share of the growth the latest hour-pairs must show (0: off). */
+  latest_share: number;
   /** Not reported while the median host-mate or cluster peer grew by this share of the process's growth (0: off). */
   peer_share: number;
   /** Least sigmas of growth in each of two or more lifetimes (restart to restart) that may pool to growth_z (0: off). */
@@ -75,6 +79,8 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
   min_growth_mb: 1,
   growth_z: 5,
   recent_share: 0.25,
+  latest: '6h',
+  latest_share: 0.3,
   peer_share: 0.25,
   lifetime_z: 2,
   epsilon: 0.2,
@@ -93,7 +99,7 @@ export const PROCESS_DETECT_DEFAULTS: Readonly<ProcessDetectOptions> = {
 const D = PROCESS_DETECT_DEFAULTS;
 const DURATIONS = [
   'model_window', 'pattern_window', 'cycle', 'growth_window', 'min_duration', 'confirm',
-  'clear_min_duration', 'clear_confirm', 'warmup', 'warmup_max', 'event_window', 'resolve_after', 'update_every',
+  'clear_min_duration', 'clear_confirm', 'latest', 'warmup', 'warmup_max', 'event_window', 'resolve_after', 'update_every',
 ] as const;
 /** Durations that may be 0. */
 const MAY_BE_ZERO: ReadonlySet<string> = new Set(['min_duration', 'confirm', 'clear_confirm', 'warmup', 'event_window', 'resolve_after', 'update_every']);
@@ -115,6 +121,8 @@ export const PROCESS_DETECT_SCHEMA = {
     min_growth_mb: { type: 'number', minimum: 0, default: D.min_growth_mb },
     growth_z: { type: 'number', minimum: 0, default: D.growth_z },
     recent_share: { type: 'number', minimum: 0, default: D.recent_share },
+    latest: durationSchema({ default: D.latest }),
+    latest_share: { type: 'number', minimum: 0, default: D.latest_share },
     peer_share: { type: 'number', minimum: 0, default: D.peer_share },
     lifetime_z: { type: 'number', minimum: 0, default: D.lifetime_z },
     epsilon: { type: 'number', minimum: 0, maximum: 1, default: D.epsilon },
@@ -224,6 +232,8 @@ export function periodSetup(o: ProcessDetectOptions, ms: Durations, period: numb
       minGrowthBytes: (o.min_growth_mb ?? D.min_growth_mb) * 1024 * 1024,
       growthZ: o.growth_z ?? D.growth_z,
       recentShare: o.recent_share ?? D.recent_share,
+      latestPoints: Math.max(1, Math.round(ms.latest / period)),
+      latestShare: o.latest_share ?? D.latest_share,
       peerShare: o.peer_share ?? D.peer_share,
       lifetimeZ: (o.lifetime_z ?? D.lifetime_z) > 0 ? (o.lifetime_z ?? D.lifetime_z) : Infinity,
     },

@@ -27,6 +27,9 @@ import { ABS_TO_SIGMA, type IntervalState } from './suspiciousInterval.js';
  * - recent growth, over the later half of the span, must be `recentShare` of what steady
  *   growth would have added then: a warm-up (fast, then flat) and a step that is over
  *   fail it;
+ * - the latest `latestPoints` hour-pairs must still show `latestShare` of the growth: a
+ *   drained buffer or a bump that has passed lifts a day's mean for a day after it, a
+ *   leak keeps its latest hours up;
  * - the median host-mate, and the median process of its model group, must not have grown
  *   by `peerShare` of its own growth over the same days (see peerGrowth.ts).
  * A process that restarts often may pass with less than `growthZ` sigmas when earlier
@@ -55,6 +58,9 @@ export interface ReportParams {
   readonly minGrowthBytes: number;
   readonly growthZ: number;
   readonly recentShare: number;
+  /** Latest hour-pairs that must still show `latestShare` of the growth (latestShare 0: off). */
+  readonly latestPoints: number;
+  readonly latestShare: number;
   /** 0 turns the peer check off. */
   readonly peerShare: number;
   /** Least z of a lifetime whose growth is pooled with other lifetimes' (Infinity: never pooled). */
@@ -178,6 +184,11 @@ export class GrowthJudge {
     const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
     const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
     if (!(recent >= rp.recentShare * expected)) return Verdict.notYet;
+    if (rp.latestShare > 0) {
+      const k = Math.min(rp.latestPoints, pairs);
+      const latest = ring.pairedChange(id, p - k + 1, p, lag, TRIM, sc) * scale;
+      if (!(latest >= rp.latestShare * growth)) return Verdict.notYet;
+    }
     const shift = Math.min(d, Math.ceil(ahead / 2));
     // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
     lives.note(id, z, p, shift);

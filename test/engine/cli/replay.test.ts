@@ -32,6 +32,16 @@ describe.each<FixtureFormat>(['ndjson', 'csv', 'arrow'])('resin replay of %s wit
     expect(summary.rejected).toEqual(expected);
   });
 
+  it("says how much of the run each of the default pipeline's operators and sinks took", () => {
+    const summary = JSON.parse(result.err.trim().split('\n').pop()!) as { elapsed_s: number; node_s: Record<string, number> };
+    expect(Object.keys(summary.node_s).sort()).toEqual(['alerts', 'buckets', 'fleet', 'hourly', 'ordered', 'processes']);
+    const times = Object.values(summary.node_s);
+    for (const t of times) expect(t).toBeGreaterThanOrEqual(0);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(times.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(summary.elapsed_s);
+    expect(summary.node_s.hourly).toBeGreaterThan(0);
+  });
+
   it('writes each bad record to the dead-letter file with its line number and reason', () => {
     const dead = readNdjson(join(dir, `alerts-${format}.ndjson.rejected.ndjson`));
     const got = dead.map((d) => `${d.line}:${d.reason}`).sort();

@@ -9,7 +9,7 @@ import { gauss } from './fleet.js';
 const H = 3_600_000;
 const RP: ReportParams = {
   period: H, cycle: 24, growthPoints: 72, minSpan: 30, minGrowth: 0.018, minGrowthBytes: 0,
-  growthZ: 5, recentShare: 0.25, peerShare: 0.25, lifetimeZ: 2, clearSpan: 30, clearGrowth: Infinity,
+  growthZ: 5, recentShare: 0.25, latestPoints: 6, latestShare: 0.3, peerShare: 0.25, lifetimeZ: 2, clearSpan: 30, clearGrowth: Infinity,
 };
 
 /** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */
@@ -59,6 +59,17 @@ describe('report rule', () => {
   it('does not report a step that is a day or more old', () => {
     const judge = setup(1, 120, (_, p) => 1000 + (p >= 50 ? 100 : 0));
     expect(judge.judge(0, 119, 0, 0, 1)).toBe(Verdict.notYet);
+  });
+
+  it('does not report a bump that has drained, though it still lifts the last day against the one before', () => {
+    // A buffer filling for 10 hours during a downstream outage (+40%), then drained.
+    const bump = (p: number) => cycle(p) * (p >= 100 && p < 110 ? 1.4 : 1);
+    const judge = setup(1, 120, (_, p) => bump(p));
+    // Once the latest 6 hour-pairs (one trimmed at each end) are past it.
+    for (let p = 114; p < 120; p++) expect(judge.judge(0, p, 0, 0, 1)).toBe(Verdict.notYet);
+    // Without the latest hours' test the day's mean alone reports it.
+    const blind = setup(1, 120, (_, p) => bump(p), { ...RP, latestShare: 0 });
+    for (let p = 114; p < 120; p++) expect(blind.judge(0, p, 0, 0, 1)).toBe(Verdict.report);
   });
 
   it('reports growth short of growth_z only when an earlier lifetime grew too', () => {
