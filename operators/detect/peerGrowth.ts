@@ -1,5 +1,5 @@
 import { grown } from './grow.js';
-import type { PeriodRing } from './periodRing.js';
+import { MISSING, type PeriodRing } from './periodRing.js';
 
 /**
  * Who a process's peers are: the other processes on its host, and the other processes
@@ -94,9 +94,15 @@ export function stitchedGrowth(ring: PeriodRing, q: number, p: number, d: number
   let level = 0, early = 0, late = 0, nEarly = 0, nLate = 0;
   const from = p - d - shift + 1;
   let before = ring.value(q, from - 1);
-  for (let t = from; t <= p; t++) {
-    const v = ring.value(q, t);
-    if (v !== v) continue;
+  // Periods not held read NaN and are skipped: the walk covers the held ones, a slot cursor in step.
+  const w = ring.slots, last = ring.newest[q]!, base = q * w, end = base + w;
+  const lo = Math.max(from, last - w + 1, 0), hi = Math.min(p, last);
+  const codes = ring.codes, b = ring.base[q]!, st = ring.step[q]!;
+  for (let t = lo, k = base + (lo % w); t <= hi; t++) {
+    const c = codes[k]!;
+    if (++k === end) k = base;
+    if (c === MISSING) continue;
+    const v = b + c * st;
     if (before === before && before > 0 && v > 0 && !(t >= restartFrom && t < restartTo)) {
       const r = Math.log(v / before);
       level += r > CLIP ? CLIP : r < -CLIP ? -CLIP : r;

@@ -6,7 +6,6 @@ import type { Checkpointable } from '../../engine/state.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { AlertTrack } from './alertTrack.js';
 import { Quiet, resolutionReason } from './alertText.js';
-import type { ModelParams } from './gaussianModels.js';
 import { DEFAULT_PATTERN_PARAMS } from './growthPattern.js';
 import { LifetimeEvidence } from './lifetimeEvidence.js';
 import { ModelGroups } from './modelGroups.js';
@@ -109,16 +108,16 @@ export class ProcessDetector implements Checkpointable {
     this.track.ensure(need);
   }
 
-  /** Model indices of series `id`, keyed again if its region or cluster has become known. */
+  /**
+   * Model indices of series `id`, keyed again if its region or cluster has become known;
+   * a series keyed for the first time joins its peers (a later group is not joined, see
+   * PeerIndex.join, so a series already keyed needs no join).
+   */
   private keyModels(id: number): void {
     if (!this.groups.key(id, this.ctx.catalog)) return;
     this.judge!.ensure(this.s.capacity, this.groups.size);
     this.warm?.ensure(this.groups.size);
-  }
-
-  /** The model series `id` is judged against at period p (ModelGroups.params). */
-  private paramsFor(id: number, p: number): ModelParams {
-    return this.groups.params(id, p * this.period, ((p % this.cycle) + this.cycle) % this.cycle);
+    this.peers.join(id, this.ctx.catalog.seriesHost[id]!, this.groups.group(id));
   }
 
   process(batch: RollupBatch): Alert[] {
@@ -140,34 +139,36 @@ export class ProcessDetector implements Checkpointable {
     // periods as ~17 bytes a series of state.
     const codes = new Uint8Array(n), du = new Float64Array(n), before = new Float64Array(n);
     const ts = batch.start, at = batch.start + batch.period, p = Math.round(ts / batch.period);
-    const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track;
-    const { series, mean, restarted } = batch;
+    const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track, groups = this.groups;
+    // The models are asked at the period's start and phase of the cycle (ModelGroups.params).
+    const t = p * this.period, phase = ((p % this.cycle) + this.cycle) % this.cycle;
+    const { series, mean, restarted, pid } = batch;
+    const size = cat.size, relative = this.relative, period = batch.period;
 
     // 1. Every point moves its interval and enters the ring.
     for (let i = 0; i < n; i++) {
       const id = series[i]!, u = mean[i]!;
       codes[i] = SKIP;
       du[i] = NaN;
-      if (!(id >= 0 && id < cat.size) || !(u >= 0) || u === Infinity) {
-        this.reject(batch, i, !(id >= 0 && id < cat.size) ? 'missing_field' : u < 0 ? 'negative_value' : 'not_finite');
+      if (!(id >= 0 && id < size) || !(u >= 0) || u === Infinity) {
+        this.reject(batch, i, !(id >= 0 && id < size) ? 'missing_field' : u < 0 ? 'negative_value' : 'not_finite');
         continue;
       }
       this.keyModels(id);
-      this.peers.join(id, cat.seriesHost[id]!, this.groups.group(id));
-      const model = this.paramsFor(id, p);
+      const model = groups.params(id, t, phase);
       const prevTs = s.lastTs[id]!, prevU = s.lastU[id]!;
-      const scale = this.relative ? prevU : 1;
-      const code = observe(s, id, ts, u, restarted[i] === 1, batch.pid[i]! >= 0, model.mu2 * scale, model.sigma2 * scale, ip);
+      const scale = relative ? prevU : 1;
+      const code = observe(s, id, ts, u, restarted[i] === 1, pid[i]! >= 0, model.mu2 * scale, model.sigma2 * scale, ip);
       if (code === Move.stale) {
         this.reject(batch, i, ts < prevTs ? 'late' : 'conflict');
         continue;
       }
       // The component's warm-up, as learned so far, replaces the fixed one.
-      if (code === Move.restart && this.warm) s.warmUntil[id] = ts + this.warm.warmup(this.groups.comp[id]!);
+      if (code === Move.restart && this.warm) s.warmUntil[id] = ts + this.warm.warmup(groups.comp[id]!);
       ring.write(id, p, u);
       // A transient spike's periods are left out of every level, as they were left out of the interval.
-      if (s.spikeFrom === s.spikeFrom) ring.mask(id, Math.round(s.spikeFrom / batch.period), p - 1);
-      if (code !== Move.restart && code !== Move.warming && ts - prevTs < 1.5 * batch.period) du[i] = u - prevU;
+      if (s.spikeFrom === s.spikeFrom) ring.mask(id, Math.round(s.spikeFrom / period), p - 1);
+      if (code !== Move.restart && code !== Move.warming && ts - prevTs < 1.5 * period) du[i] = u - prevU;
       codes[i] = code;
       before[i] = prevU;
     }
@@ -183,7 +184,7 @@ export class ProcessDetector implements Checkpointable {
         if (track.isOpen(id)) this.quiet(id, ts, Quiet.restart, at, out);
         continue;
       }
-      judge.trackDayNoise(id, p, this.groups.comp[id]!);
+      judge.trackDayNoise(id, p, groups.comp[id]!);
       const t0 = s.t0[id]!;
       let reported = false;
       let cause: number = code === Move.below ? Quiet.below : code === Move.outlier ? Quiet.drop : Quiet.paused;
@@ -197,9 +198,9 @@ export class ProcessDetector implements Checkpointable {
         // A step up is an event, not a leak, but no sign that the leak ended either: follow the new interval.
         reported = true;
       } else if (code === Move.extended) {
-        const model = this.paramsFor(id, p);
+        const model = groups.params(id, t, phase);
         const sigma = noiseOf(s, id, this.relative ? model.sigma2 * before[i]! : model.sigma2, ip);
-        const verdict = judge.judge(id, p, Math.round(s.anchor[id]! / batch.period), this.groups.comp[id]!, sigma);
+        const verdict = judge.judge(id, p, Math.round(s.anchor[id]! / period), groups.comp[id]!, sigma);
         if (verdict === Verdict.shared) {
           // Growth the peers share is an event like the method's outliers: the interval starts after it.
           restartInterval(s, id, ts, u);
@@ -212,7 +213,7 @@ export class ProcessDetector implements Checkpointable {
       }
       if (reported) {
         track.reported(id, s.t0[id]!);
-        const key = seriesKey(cat, id), model = this.paramsFor(id, p);
+        const key = seriesKey(cat, id), model = groups.params(id, t, phase);
         // Most periods of a reported process only confirm its open alert: the finding's text and pattern are built when it would be emitted.
         if (this.book.due(key, severityOf(s, id, model), s.t1[id]!)) {
           const alert = this.book.flag(key, findingOf(this.fc!, id, batch.pid[i]!, model), at);
@@ -224,13 +225,12 @@ export class ProcessDetector implements Checkpointable {
     }
 
     // 3. Models learn from the batch after it was judged, so that a point never vouches for itself.
-    const phase = ((p % this.cycle) + this.cycle) % this.cycle;
     for (let i = 0; i < n; i++) {
       if (codes[i] === SKIP) continue;
       const id = series[i]!, u = mean[i]!;
       const d = this.relative ? du[i]! / before[i]! : du[i]!;
       if (this.warm) this.learnWarmup(id, p, u);
-      this.groups.add(id, ts, u, d, phase);
+      groups.add(id, ts, u, d, phase);
     }
 
     // A process that stopped reporting holds no memory any more.
@@ -303,7 +303,7 @@ export class ProcessDetector implements Checkpointable {
     const st = state as ReturnType<ProcessDetector['checkpoint']> & Record<string, any>;
     if (!st || st.version !== 1 || !(st.period > 0)) return;
     this.setup(st.period);
-    this.groups.models.restore(st.models);
+    this.groups.restore(st.models);
     this.peers.restore(st.peers);
     this.ensure(st.streak.length);
     this.s.load(st.interval);
