@@ -100,6 +100,7 @@ export class ProcessDetector implements Checkpointable {
 
   private ensure(need: number): void {
     this.s.ensure(need);
+    this.peers.ensure(need, this.ctx.catalog.hosts.size);
     this.ring!.ensure(need);
     this.judge!.ensure(need, this.groups.size + 1);
     this.lives.ensure(need);
