@@ -23,6 +23,13 @@ import { WarmupCurve } from './warmupCurve.js';
 export { MAX_PATTERN_SLOTS, PROCESS_DETECT_DEFAULTS, PROCESS_DETECT_SCHEMA, type ProcessDetectOptions } from './processDetectOptions.js';
 
 const D = PROCESS_DETECT_DEFAULTS;
+
+/** Per row of a batch: what observe did (SKIP: rejected), dU, and the previous mean. */
+interface Rows {
+  readonly codes: Uint8Array;
+  readonly du: Float64Array;
+  readonly before: Float64Array;
+}
 /** Row code of a rejected row. */
 const SKIP = 255;
 
@@ -133,20 +140,42 @@ export class ProcessDetector implements Checkpointable {
       this.setup(batch.period);
     }
     const n = batch.length;
-    const cat = this.ctx.catalog;
-    this.ensure(cat.size);
-    // Per row of this batch: what observe did (SKIP: rejected), dU, and the previous mean.
+    this.ensure(this.ctx.catalog.size);
     // Made per batch (one a period), like the batch itself, rather than held between
     // periods as ~17 bytes a series of state.
-    const codes = new Uint8Array(n), du = new Float64Array(n), before = new Float64Array(n);
-    const ts = batch.start, at = batch.start + batch.period, p = Math.round(ts / batch.period);
-    const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track, groups = this.groups;
-    // The models are asked at the period's start and phase of the cycle (ModelGroups.params).
-    const t = p * this.period, phase = ((p % this.cycle) + this.cycle) % this.cycle;
-    const { series, mean, restarted, pid } = batch;
-    const size = cat.size, relative = this.relative, period = batch.period;
+    const rows: Rows = { codes: new Uint8Array(n), du: new Float64Array(n), before: new Float64Array(n) };
+    const p = Math.round(batch.start / batch.period);
+    // One method per pass: each is compiled on its own, with the calls of its loop inlined.
+    this.move(batch, p, rows);
+    this.judgeAll(batch, p, rows, out);
+    this.learn(batch, p, rows);
+    // A process that stopped reporting holds no memory any more.
+    const track = this.track, s = this.s, ts = batch.start, at = batch.start + batch.period;
+    if (track.open.size > 0) {
+      const gone: number[] = [];
+      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
+      gone.sort((a, b) => a - b);
+      for (const id of gone) {
+        const alert = this.book.clear(seriesKey(this.ctx.catalog, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
+        track.close(id);
+        if (alert) out.push(alert);
+      }
+    }
+    return out;
+  }
 
-    // 1. Every point moves its interval and enters the ring.
+  /** Phase of period p in the daily cycle: the models are asked at the period's start and phase (ModelGroups.params). */
+  private phaseOf(p: number): number {
+    return ((p % this.cycle) + this.cycle) % this.cycle;
+  }
+
+  /** 1. Every point moves its interval and enters the ring. */
+  private move(batch: RollupBatch, p: number, rows: Rows): void {
+    const { codes, du, before } = rows;
+    const s = this.s, ring = this.ring!, ip = this.ip, groups = this.groups;
+    const t = p * this.period, phase = this.phaseOf(p);
+    const { series, mean, restarted, pid } = batch;
+    const n = batch.length, size = this.ctx.catalog.size, relative = this.relative, period = batch.period, ts = batch.start;
     for (let i = 0; i < n; i++) {
       const id = series[i]!, u = mean[i]!;
       codes[i] = SKIP;
@@ -173,8 +202,15 @@ export class ProcessDetector implements Checkpointable {
       codes[i] = code;
       before[i] = prevU;
     }
+  }
 
-    // 2. Every process is judged, once all of this period's points are in.
+  /** 2. Every process is judged, once all of this period's points are in. */
+  private judgeAll(batch: RollupBatch, p: number, rows: Rows, out: Alert[]): void {
+    const { codes, before } = rows;
+    const s = this.s, ip = this.ip, judge = this.judge!, track = this.track, groups = this.groups, cat = this.ctx.catalog;
+    const t = p * this.period, phase = this.phaseOf(p);
+    const { series, mean } = batch;
+    const n = batch.length, period = batch.period, ts = batch.start, at = batch.start + batch.period;
     for (let i = 0; i < n; i++) {
       const code = codes[i]!;
       if (code === SKIP || code === Move.event) continue;
@@ -224,28 +260,21 @@ export class ProcessDetector implements Checkpointable {
         this.quiet(id, ts, cause, at, out);
       }
     }
+  }
 
-    // 3. Models learn from the batch after it was judged, so that a point never vouches for itself.
+  /** 3. Models learn from the batch after it was judged, so that a point never vouches for itself. */
+  private learn(batch: RollupBatch, p: number, rows: Rows): void {
+    const { codes, du, before } = rows;
+    const groups = this.groups, phase = this.phaseOf(p), relative = this.relative, warm = this.warm !== null;
+    const { series, mean } = batch;
+    const n = batch.length, ts = batch.start;
     for (let i = 0; i < n; i++) {
       if (codes[i] === SKIP) continue;
       const id = series[i]!, u = mean[i]!;
-      const d = this.relative ? du[i]! / before[i]! : du[i]!;
-      if (this.warm) this.learnWarmup(id, p, u);
+      const d = relative ? du[i]! / before[i]! : du[i]!;
+      if (warm) this.learnWarmup(id, p, u);
       groups.add(id, ts, u, d, phase);
     }
-
-    // A process that stopped reporting holds no memory any more.
-    if (track.open.size > 0) {
-      const gone: number[] = [];
-      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
-      gone.sort((a, b) => a - b);
-      for (const id of gone) {
-        const alert = this.book.clear(seriesKey(cat, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
-        track.close(id);
-        if (alert) out.push(alert);
-      }
-    }
-    return out;
   }
 
   /**
