@@ -28,13 +28,14 @@ export class AlertTrack {
     if (need > this.streak.length) this.streak = grown(this.streak, need);
   }
 
+  /** Asked of every process every period, while few have an open alert: most often none has. */
   isOpen(id: number): boolean {
-    return this.open.has(id);
+    return this.open.size !== 0 && this.open.has(id);
   }
 
   /** T0 of the interval series `id`'s open alert follows (NaN: no open alert). */
   alertT0(id: number): number {
-    return this.open.get(id)?.t0 ?? NaN;
+    return this.open.size === 0 ? NaN : this.open.get(id)?.t0 ?? NaN;
   }
 
   /** When series `id`'s open alert stopped being reported, and why (see `quiet`). */

@@ -1,4 +1,4 @@
-import { grown } from './grow.js';
+import { resized } from '../../engine/typedArrays.js';
 
 /**
  * The level-2 Gaussians of one model key (a component, or a component in one region and
@@ -50,6 +50,8 @@ export class GaussianModels {
   private refs = new Float64Array(0);
   private readonly index = new Map<string, number>();
   private readonly keys: string[] = [];
+  /** Models the arrays have room for. */
+  private room = 0;
   /** Per model: (mean, sigma, count) of U, of dU over all phases, of dU per phase; refitted at most once per `t`. */
   private cache = new Float64Array(0);
   private cacheAt = new Float64Array(0);
@@ -80,17 +82,27 @@ export class GaussianModels {
       m = this.keys.length;
       this.index.set(key, m);
       this.keys.push(key);
-      const need = m + 1;
-      this.counts = grown(this.counts, need * SLOTS * this.kinds);
-      this.sums = grown(this.sums, need * SLOTS * 2 * this.kinds);
-      this.epochs = grown(this.epochs, need * SLOTS, -1);
-      this.open = grown(this.open, need * this.width);
-      this.openEpoch = grown(this.openEpoch, need, -1);
-      this.refs = grown(this.refs, need, NaN);
-      this.cache = grown(this.cache, need * 3 * (2 + this.phases));
-      this.cacheAt = grown(this.cacheAt, need, NaN);
+      if (m >= this.room) this.grow(m + 1);
     }
     return m;
+  }
+
+  /**
+   * Makes room for `need` models. A model holds ~10 KB: room grows by at least 16 models
+   * (at most ~160 KB unused), so that a fleet's first period, which meets every model,
+   * copies the arrays a few times rather than once per model.
+   */
+  private grow(need: number): void {
+    const room = Math.max(need, this.room + Math.max(16, Math.ceil(this.room / 16)));
+    this.counts = resized(this.counts, room * SLOTS * this.kinds);
+    this.sums = resized(this.sums, room * SLOTS * 2 * this.kinds);
+    this.epochs = resized(this.epochs, room * SLOTS, -1);
+    this.open = resized(this.open, room * this.width);
+    this.openEpoch = resized(this.openEpoch, room, -1);
+    this.refs = resized(this.refs, room, NaN);
+    this.cache = resized(this.cache, room * 3 * (2 + this.phases));
+    this.cacheAt = resized(this.cacheAt, room, NaN);
+    this.room = room;
   }
 
   keyOf(m: number): string {

@@ -19,8 +19,25 @@ export class ModelGroups {
   fineOf = new Int32Array(0);
   private keyedRegion = new Int32Array(0);
   private keyedCluster = new Int32Array(0);
+  /**
+   * Model of each catalog component id (-1: none yet), and of each component's region x
+   * cluster groups by their attribute ids: a series is keyed without building a name.
+   */
+  private byComponent = new Int32Array(0);
+  private readonly fineByComponent: Map<number, number>[] = [];
   private readonly fine = emptyParams();
   private readonly coarse = emptyParams();
+  /**
+   * Per group (see `group`): what `params` last answered, for which (t, phase), and at
+   * which `learned` count. Every process of a group gets the same answer until a model
+   * learns a point, so a period's rows ask the models once per group, not once per row.
+   */
+  private memo: ModelParams[] = [];
+  private memoT = new Float64Array(0);
+  private memoPhase = new Int32Array(0);
+  private memoLearned = new Float64Array(0);
+  /** Points learned so far: a memo made at another count is stale. */
+  private learned = 0;
 
   constructor(window: number, cycle = 1) {
     this.models = new GaussianModels(window, cycle);
@@ -42,14 +59,28 @@ export class ModelGroups {
   key(id: number, cat: SeriesCatalog): boolean {
     const region = cat.seriesRegion[id]!, cluster = cat.seriesCluster[id]!;
     if (this.keyedRegion[id] === region && this.keyedCluster[id] === cluster) return false;
-    const component = cat.components.name(cat.seriesComponent[id]!);
-    this.comp[id] = this.models.model(`c\u0001${component}`);
-    this.fineOf[id] = region < 0 && cluster < 0 ? -1 : this.models.model(
-      `r\u0001${component}\u0001${region < 0 ? '' : cat.attrs.name(region)}\u0001${cluster < 0 ? '' : cat.attrs.name(cluster)}`,
-    );
+    const c = cat.seriesComponent[id]!;
+    if (c >= this.byComponent.length) this.byComponent = grown(this.byComponent, c + 1, -1);
+    let comp = this.byComponent[c]!;
+    if (comp < 0) comp = this.byComponent[c] = this.models.model(`c\u0001${cat.components.name(c)}`);
+    this.comp[id] = comp;
+    this.fineOf[id] = region < 0 && cluster < 0 ? -1 : this.fineModel(cat, c, region, cluster);
     this.keyedRegion[id] = region;
     this.keyedCluster[id] = cluster;
     return true;
+  }
+
+  /** The region x cluster model of component c (catalog ids), named once and then found by number. */
+  private fineModel(cat: SeriesCatalog, c: number, region: number, cluster: number): number {
+    // Exact as a number while both ids are below 2^26 (a key below 2^52); beyond, the name is looked up each time.
+    const number = region + 1 < 2 ** 26 && cluster + 1 < 2 ** 26 ? (region + 1) * 2 ** 26 + (cluster + 1) : -1;
+    const known = (this.fineByComponent[c] ??= new Map<number, number>());
+    const m = known.get(number);
+    if (m !== undefined) return m;
+    const name = `${cat.components.name(c)}\u0001${region < 0 ? '' : cat.attrs.name(region)}\u0001${cluster < 0 ? '' : cat.attrs.name(cluster)}`;
+    const model = this.models.model(`r\u0001${name}`);
+    if (number >= 0) known.set(number, model);
+    return model;
   }
 
   /** The narrowest model series `id` belongs to: its peers for growth comparisons. */
@@ -61,9 +92,39 @@ export class ModelGroups {
    * The model series `id` is judged against at period p (starting at t, at `phase` of the
    * cycle): the narrowest with data enough, from its region x cluster group at this
    * phase, through its component at this phase, to either over all phases (a young fleet
-   * has few points per phase). The result is reused by the next call.
+   * has few points per phase). The answer is the same for every process of a group
+   * until a model learns a point: it is worked out once per group and shared (not to be
+   * changed by the caller).
    */
   params(id: number, t: number, phase: number): ModelParams {
+    const g = this.group(id);
+    if (g < this.memoT.length && this.memoT[g] === t && this.memoPhase[g] === phase && this.memoLearned[g] === this.learned) return this.memo[g]!;
+    return this.remember(g, t, phase, this.fit(id, t, phase));
+  }
+
+  /** Keeps a copy of group g's answer at (t, phase). */
+  private remember(g: number, t: number, phase: number, from: ModelParams): ModelParams {
+    if (g >= this.memoT.length) {
+      this.memoT = grown(this.memoT, g + 1, NaN);
+      this.memoPhase = grown(this.memoPhase, g + 1);
+      this.memoLearned = grown(this.memoLearned, g + 1, -1);
+      while (this.memo.length < this.memoT.length) this.memo.push(emptyParams());
+    }
+    const out = this.memo[g]!;
+    out.mu1 = from.mu1;
+    out.sigma1 = from.sigma1;
+    out.mu2 = from.mu2;
+    out.sigma2 = from.sigma2;
+    out.nU = from.nU;
+    out.nD = from.nD;
+    this.memoT[g] = t;
+    this.memoPhase[g] = phase;
+    this.memoLearned[g] = this.learned;
+    return out;
+  }
+
+  /** The answer of `params`, asked of the models. */
+  private fit(id: number, t: number, phase: number): ModelParams {
     const f = this.fineOf[id]!, c = this.comp[id]!, m = this.models;
     if (f >= 0 && m.params(f, t, phase, this.fine).nD >= MIN_MODEL_POINTS) return this.fine;
     if (m.params(c, t, phase, this.coarse).nD >= MIN_MODEL_POINTS) return this.coarse;
@@ -75,8 +136,18 @@ export class ModelGroups {
     return this.coarse;
   }
 
+  /** Takes back the models of a checkpoint (GaussianModels.restore); every answer kept is stale. */
+  restore(state: Parameters<GaussianModels['restore']>[0]): void {
+    this.models.restore(state);
+    // A model's index may differ in the checkpoint's order: names are looked up again.
+    this.byComponent.fill(-1);
+    this.fineByComponent.length = 0;
+    this.learned++;
+  }
+
   /** Point (t, u) with difference d at `phase` joins both of series `id`'s models. */
   add(id: number, t: number, u: number, d: number, phase: number): void {
+    this.learned++;
     this.models.add(this.comp[id]!, t, u, d, phase);
     const f = this.fineOf[id]!;
     if (f >= 0) this.models.add(f, t, u, d, phase);

@@ -1,5 +1,5 @@
 import { grown } from './grow.js';
-import type { PeriodRing } from './periodRing.js';
+import { MISSING, type PeriodRing } from './periodRing.js';
 
 /**
  * Who a process's peers are: the other processes on its host, and the other processes
@@ -22,6 +22,21 @@ export class PeerIndex {
   /** Series in the order they joined, so that a restored index walks its lists in the same order. */
   private order = new Int32Array(0);
   private joined = 0;
+
+  /**
+   * Room for `series` series and `hosts` hosts at once (the catalog's sizes), rather than
+   * growing a sixteenth at a time as a fleet's first period joins them one by one.
+   */
+  ensure(series: number, hosts: number): void {
+    if (series > this.groupOf.length) {
+      this.groupOf = grown(this.groupOf, series, -1);
+      this.hostOf = grown(this.hostOf, series, -1);
+      this.nextOnHost = grown(this.nextOnHost, series, -1);
+      this.nextInGroup = grown(this.nextInGroup, series, -1);
+      this.order = grown(this.order, series);
+    }
+    if (hosts > this.firstOfHost.length) this.firstOfHost = grown(this.firstOfHost, hosts, -1);
+  }
 
   /** Links series `id` under `host` and `group` (once; a later call with another group is ignored). */
   join(id: number, host: number, group: number): void {
@@ -94,9 +109,15 @@ export function stitchedGrowth(ring: PeriodRing, q: number, p: number, d: number
   let level = 0, early = 0, late = 0, nEarly = 0, nLate = 0;
   const from = p - d - shift + 1;
   let before = ring.value(q, from - 1);
-  for (let t = from; t <= p; t++) {
-    const v = ring.value(q, t);
-    if (v !== v) continue;
+  // Periods not held read NaN and are skipped: the walk covers the held ones, a slot cursor in step.
+  const w = ring.slots, last = ring.newest[q]!, base = q * w, end = base + w;
+  const lo = Math.max(from, last - w + 1, 0), hi = Math.min(p, last);
+  const codes = ring.codes, b = ring.base[q]!, st = ring.step[q]!;
+  for (let t = lo, k = base + (lo % w); t <= hi; t++) {
+    const c = codes[k]!;
+    if (++k === end) k = base;
+    if (c === MISSING) continue;
+    const v = b + c * st;
     if (before === before && before > 0 && v > 0 && !(t >= restartFrom && t < restartTo)) {
       const r = Math.log(v / before);
       level += r > CLIP ? CLIP : r < -CLIP ? -CLIP : r;

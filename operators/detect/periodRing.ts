@@ -1,7 +1,7 @@
 import { capacityFor, resized } from '../../engine/typedArrays.js';
 
 /** Code of a missing (or masked) period. */
-const MISSING = -32768;
+export const MISSING = -32768;
 /** Largest code: values lie within base +- HALF steps. */
 const HALF = 32767;
 
@@ -46,14 +46,18 @@ export class PeriodRing {
   write(id: number, p: number, value: number): void {
     const w = this.slots, base = id * w, last = this.newest[id]!;
     if (p <= last) return;
+    // The same remainder either way; on a 32-bit integer it is a machine division, not a library call.
+    const k = base + (p === (p | 0) ? (p | 0) % w : p % w);
     if (last < 0 || p - last >= w) {
       this.codes.fill(MISSING, base, base + w);
       this.base[id] = NaN;
     } else {
-      for (let q = last + 1; q <= p; q++) this.codes[base + (q % w)] = MISSING;
+      // Usually p follows last and no period was skipped.
+      for (let q = last + 1; q < p; q++) this.codes[base + (q % w)] = MISSING;
+      this.codes[k] = MISSING;
     }
     this.newest[id] = p;
-    this.put(id, base + (p % w), value);
+    this.put(id, k, value);
   }
 
   /** Codes `value` into slot k of series `id`, moving the series' grid when it does not fit. */
@@ -158,10 +162,17 @@ export class PeriodRing {
    * either day falls in a trimmed tail. `scratch` must hold to - from + 1 values.
    */
   pairedChange(id: number, from: number, to: number, lag: number, trim: number, scratch: Float64Array): number {
+    const w = this.slots, last = this.newest[id]!, base = id * w, oldest = Math.max(last - w + 1, 0);
+    // Only where both t and t - lag are held can a pair exist: the walk starts and ends there,
+    // with a slot cursor for each side instead of a bounds check and a division per value.
+    const lo = Math.max(from, oldest, oldest + lag), hi = Math.min(to, last, last + lag);
+    const codes = this.codes, b = this.base[id]!, st = this.step[id]!, end = base + w;
     let n = 0;
-    for (let t = from; t <= to; t++) {
-      const d = this.value(id, t) - this.value(id, t - lag);
-      if (d === d) scratch[n++] = d;
+    for (let t = lo, k = base + (lo % w), j = base + ((lo - lag) % w); t <= hi; t++) {
+      const c = codes[k]!, e = codes[j]!;
+      if (c !== MISSING && e !== MISSING) scratch[n++] = (b + c * st) - (b + e * st);
+      if (++k === end) k = base;
+      if (++j === end) j = base;
     }
     return trimmed(scratch, n, trim);
   }

@@ -6,7 +6,6 @@ import type { Checkpointable } from '../../engine/state.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { AlertTrack } from './alertTrack.js';
 import { Quiet, resolutionReason } from './alertText.js';
-import type { ModelParams } from './gaussianModels.js';
 import { DEFAULT_PATTERN_PARAMS } from './growthPattern.js';
 import { LifetimeEvidence } from './lifetimeEvidence.js';
 import { ModelGroups } from './modelGroups.js';
@@ -24,6 +23,13 @@ import { WarmupCurve } from './warmupCurve.js';
 export { MAX_PATTERN_SLOTS, PROCESS_DETECT_DEFAULTS, PROCESS_DETECT_SCHEMA, type ProcessDetectOptions } from './processDetectOptions.js';
 
 const D = PROCESS_DETECT_DEFAULTS;
+
+/** Per row of a batch: what observe did (SKIP: rejected), dU, and the previous mean. */
+interface Rows {
+  readonly codes: Uint8Array;
+  readonly du: Float64Array;
+  readonly before: Float64Array;
+}
 /** Row code of a rejected row. */
 const SKIP = 255;
 
@@ -101,6 +107,7 @@ export class ProcessDetector implements Checkpointable {
 
   private ensure(need: number): void {
     this.s.ensure(need);
+    this.peers.ensure(need, this.ctx.catalog.hosts.size);
     this.ring!.ensure(need);
     this.judge!.ensure(need, this.groups.size + 1);
     this.lives.ensure(need);
@@ -109,16 +116,16 @@ export class ProcessDetector implements Checkpointable {
     this.track.ensure(need);
   }
 
-  /** Model indices of series `id`, keyed again if its region or cluster has become known. */
+  /**
+   * Model indices of series `id`, keyed again if its region or cluster has become known;
+   * a series keyed for the first time joins its peers (a later group is not joined, see
+   * PeerIndex.join, so a series already keyed needs no join).
+   */
   private keyModels(id: number): void {
     if (!this.groups.key(id, this.ctx.catalog)) return;
     this.judge!.ensure(this.s.capacity, this.groups.size);
     this.warm?.ensure(this.groups.size);
-  }
-
-  /** The model series `id` is judged against at period p (ModelGroups.params). */
-  private paramsFor(id: number, p: number): ModelParams {
-    return this.groups.params(id, p * this.period, ((p % this.cycle) + this.cycle) % this.cycle);
+    this.peers.join(id, this.ctx.catalog.seriesHost[id]!, this.groups.group(id));
   }
 
   process(batch: RollupBatch): Alert[] {
@@ -133,46 +140,77 @@ export class ProcessDetector implements Checkpointable {
       this.setup(batch.period);
     }
     const n = batch.length;
-    const cat = this.ctx.catalog;
-    this.ensure(cat.size);
-    // Per row of this batch: what observe did (SKIP: rejected), dU, and the previous mean.
+    this.ensure(this.ctx.catalog.size);
     // Made per batch (one a period), like the batch itself, rather than held between
     // periods as ~17 bytes a series of state.
-    const codes = new Uint8Array(n), du = new Float64Array(n), before = new Float64Array(n);
-    const ts = batch.start, at = batch.start + batch.period, p = Math.round(ts / batch.period);
-    const s = this.s, ring = this.ring!, ip = this.ip, judge = this.judge!, track = this.track;
-    const { series, mean, restarted } = batch;
+    const rows: Rows = { codes: new Uint8Array(n), du: new Float64Array(n), before: new Float64Array(n) };
+    const p = Math.round(batch.start / batch.period);
+    // One method per pass: each is compiled on its own, with the calls of its loop inlined.
+    this.move(batch, p, rows);
+    this.judgeAll(batch, p, rows, out);
+    this.learn(batch, p, rows);
+    // A process that stopped reporting holds no memory any more.
+    const track = this.track, s = this.s, ts = batch.start, at = batch.start + batch.period;
+    if (track.open.size > 0) {
+      const gone: number[] = [];
+      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
+      gone.sort((a, b) => a - b);
+      for (const id of gone) {
+        const alert = this.book.clear(seriesKey(this.ctx.catalog, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
+        track.close(id);
+        if (alert) out.push(alert);
+      }
+    }
+    return out;
+  }
 
-    // 1. Every point moves its interval and enters the ring.
+  /** Phase of period p in the daily cycle: the models are asked at the period's start and phase (ModelGroups.params). */
+  private phaseOf(p: number): number {
+    return ((p % this.cycle) + this.cycle) % this.cycle;
+  }
+
+  /** 1. Every point moves its interval and enters the ring. */
+  private move(batch: RollupBatch, p: number, rows: Rows): void {
+    const { codes, du, before } = rows;
+    const s = this.s, ring = this.ring!, ip = this.ip, groups = this.groups;
+    const t = p * this.period, phase = this.phaseOf(p);
+    const { series, mean, restarted, pid } = batch;
+    const n = batch.length, size = this.ctx.catalog.size, relative = this.relative, period = batch.period, ts = batch.start;
     for (let i = 0; i < n; i++) {
       const id = series[i]!, u = mean[i]!;
       codes[i] = SKIP;
       du[i] = NaN;
-      if (!(id >= 0 && id < cat.size) || !(u >= 0) || u === Infinity) {
-        this.reject(batch, i, !(id >= 0 && id < cat.size) ? 'missing_field' : u < 0 ? 'negative_value' : 'not_finite');
+      if (!(id >= 0 && id < size) || !(u >= 0) || u === Infinity) {
+        this.reject(batch, i, !(id >= 0 && id < size) ? 'missing_field' : u < 0 ? 'negative_value' : 'not_finite');
         continue;
       }
       this.keyModels(id);
-      this.peers.join(id, cat.seriesHost[id]!, this.groups.group(id));
-      const model = this.paramsFor(id, p);
+      const model = groups.params(id, t, phase);
       const prevTs = s.lastTs[id]!, prevU = s.lastU[id]!;
-      const scale = this.relative ? prevU : 1;
-      const code = observe(s, id, ts, u, restarted[i] === 1, batch.pid[i]! >= 0, model.mu2 * scale, model.sigma2 * scale, ip);
+      const scale = relative ? prevU : 1;
+      const code = observe(s, id, ts, u, restarted[i] === 1, pid[i]! >= 0, model.mu2 * scale, model.sigma2 * scale, ip);
       if (code === Move.stale) {
         this.reject(batch, i, ts < prevTs ? 'late' : 'conflict');
         continue;
       }
       // The component's warm-up, as learned so far, replaces the fixed one.
-      if (code === Move.restart && this.warm) s.warmUntil[id] = ts + this.warm.warmup(this.groups.comp[id]!);
+      if (code === Move.restart && this.warm) s.warmUntil[id] = ts + this.warm.warmup(groups.comp[id]!);
       ring.write(id, p, u);
       // A transient spike's periods are left out of every level, as they were left out of the interval.
-      if (s.spikeFrom === s.spikeFrom) ring.mask(id, Math.round(s.spikeFrom / batch.period), p - 1);
-      if (code !== Move.restart && code !== Move.warming && ts - prevTs < 1.5 * batch.period) du[i] = u - prevU;
+      if (s.spikeFrom === s.spikeFrom) ring.mask(id, Math.round(s.spikeFrom / period), p - 1);
+      if (code !== Move.restart && code !== Move.warming && ts - prevTs < 1.5 * period) du[i] = u - prevU;
       codes[i] = code;
       before[i] = prevU;
     }
+  }
 
-    // 2. Every process is judged, once all of this period's points are in.
+  /** 2. Every process is judged, once all of this period's points are in. */
+  private judgeAll(batch: RollupBatch, p: number, rows: Rows, out: Alert[]): void {
+    const { codes, before } = rows;
+    const s = this.s, ip = this.ip, judge = this.judge!, track = this.track, groups = this.groups, cat = this.ctx.catalog;
+    const t = p * this.period, phase = this.phaseOf(p);
+    const { series, mean } = batch;
+    const n = batch.length, period = batch.period, ts = batch.start, at = batch.start + batch.period;
     for (let i = 0; i < n; i++) {
       const code = codes[i]!;
       if (code === SKIP || code === Move.event) continue;
@@ -183,7 +221,7 @@ export class ProcessDetector implements Checkpointable {
         if (track.isOpen(id)) this.quiet(id, ts, Quiet.restart, at, out);
         continue;
       }
-      judge.trackDayNoise(id, p, this.groups.comp[id]!);
+      judge.trackDayNoise(id, p, groups.comp[id]!);
       const t0 = s.t0[id]!;
       let reported = false;
       let cause: number = code === Move.below ? Quiet.below : code === Move.outlier ? Quiet.drop : Quiet.paused;
@@ -197,9 +235,9 @@ export class ProcessDetector implements Checkpointable {
         // A step up is an event, not a leak, but no sign that the leak ended either: follow the new interval.
         reported = true;
       } else if (code === Move.extended) {
-        const model = this.paramsFor(id, p);
+        const model = groups.params(id, t, phase);
         const sigma = noiseOf(s, id, this.relative ? model.sigma2 * before[i]! : model.sigma2, ip);
-        const verdict = judge.judge(id, p, Math.round(s.anchor[id]! / batch.period), this.groups.comp[id]!, sigma);
+        const verdict = judge.judge(id, p, Math.round(s.anchor[id]! / period), groups.comp[id]!, sigma);
         if (verdict === Verdict.shared) {
           // Growth the peers share is an event like the method's outliers: the interval starts after it.
           restartInterval(s, id, ts, u);
@@ -212,7 +250,7 @@ export class ProcessDetector implements Checkpointable {
       }
       if (reported) {
         track.reported(id, s.t0[id]!);
-        const key = seriesKey(cat, id), model = this.paramsFor(id, p);
+        const key = seriesKey(cat, id), model = groups.params(id, t, phase);
         // Most periods of a reported process only confirm its open alert: the finding's text and pattern are built when it would be emitted.
         if (this.book.due(key, severityOf(s, id, model), s.t1[id]!)) {
           const alert = this.book.flag(key, findingOf(this.fc!, id, batch.pid[i]!, model), at);
@@ -222,29 +260,21 @@ export class ProcessDetector implements Checkpointable {
         this.quiet(id, ts, cause, at, out);
       }
     }
+  }
 
-    // 3. Models learn from the batch after it was judged, so that a point never vouches for itself.
-    const phase = ((p % this.cycle) + this.cycle) % this.cycle;
+  /** 3. Models learn from the batch after it was judged, so that a point never vouches for itself. */
+  private learn(batch: RollupBatch, p: number, rows: Rows): void {
+    const { codes, du, before } = rows;
+    const groups = this.groups, phase = this.phaseOf(p), relative = this.relative, warm = this.warm !== null;
+    const { series, mean } = batch;
+    const n = batch.length, ts = batch.start;
     for (let i = 0; i < n; i++) {
       if (codes[i] === SKIP) continue;
       const id = series[i]!, u = mean[i]!;
-      const d = this.relative ? du[i]! / before[i]! : du[i]!;
-      if (this.warm) this.learnWarmup(id, p, u);
-      this.groups.add(id, ts, u, d, phase);
+      const d = relative ? du[i]! / before[i]! : du[i]!;
+      if (warm) this.learnWarmup(id, p, u);
+      groups.add(id, ts, u, d, phase);
     }
-
-    // A process that stopped reporting holds no memory any more.
-    if (track.open.size > 0) {
-      const gone: number[] = [];
-      for (const id of track.open.keys()) if (s.lastTs[id]! < ts - this.ms.resolve_after) gone.push(id);
-      gone.sort((a, b) => a - b);
-      for (const id of gone) {
-        const alert = this.book.clear(seriesKey(cat, id), at, `no data since ${new Date(s.lastTs[id]! + batch.period).toISOString()}`);
-        track.close(id);
-        if (alert) out.push(alert);
-      }
-    }
-    return out;
   }
 
   /**
@@ -303,7 +333,7 @@ export class ProcessDetector implements Checkpointable {
     const st = state as ReturnType<ProcessDetector['checkpoint']> & Record<string, any>;
     if (!st || st.version !== 1 || !(st.period > 0)) return;
     this.setup(st.period);
-    this.groups.models.restore(st.models);
+    this.groups.restore(st.models);
     this.peers.restore(st.peers);
     this.ensure(st.streak.length);
     this.s.load(st.interval);

@@ -102,22 +102,25 @@ export class BucketCounter {
     const comp = catalog.seriesComponent, host = catalog.seriesHost;
     const perComponent = this.perComponent.fill(0, 0, C + 1);
     const bounds = this.bounds, last = this.lastBucket;
+    // The batch's columns and this counter's arrays in locals: the loops below are the hot path of level 1.
+    const series = batch.series, mean = batch.mean, order = this.order, bucketOf = this.bucketOf;
+    const stamp = this.stamp, best = this.best, touchedHosts = this.touched, histogram = this.histogram;
 
     // Counting sort of rows by component: groups without a Map or row objects.
     for (let i = 0; i < n; i++) {
-      const s = batch.series[i]!;
+      const s = series[i]!;
       perComponent[comp[s]! + 1]!++;
-      const x = batch.mean[i]!;
+      const x = mean[i]!;
       let b = last[s]!;
       // The highest bucket whose lower bound is at most x, as the search would find.
       if (!((b < 0 || bounds[b]! <= x) && (b + 1 === B ? true : x < bounds[b + 1]!))) b = last[s] = this.bucket(x);
-      this.bucketOf[i] = b;
+      bucketOf[i] = b;
     }
     let present = 0;
     for (let c = 0; c < C; c++) if (perComponent[c + 1]! > 0) present++;
     for (let c = 0; c < C; c++) perComponent[c + 1]! += perComponent[c]!;
     const next = perComponent.slice(0, C);
-    for (let i = 0; i < n; i++) this.order[next[comp[batch.series[i]!]!]!++] = i;
+    for (let i = 0; i < n; i++) order[next[comp[series[i]!]!]!++] = i;
 
     const components = new Int32Array(present);
     const hosts = new Int32Array(present * B);
@@ -128,26 +131,26 @@ export class BucketCounter {
       const gen = ++this.generation;
       let touched = 0;
       for (let k = from; k < to; k++) {
-        const i = this.order[k]!;
-        const h = host[batch.series[i]!]!;
-        const b = this.bucketOf[i]!;
-        if (this.stamp[h] !== gen) {
-          this.stamp[h] = gen;
-          this.best[h] = b;
-          this.touched[touched++] = h;
-        } else if (b > this.best[h]!) {
-          this.best[h] = b;
+        const i = order[k]!;
+        const h = host[series[i]!]!;
+        const b = bucketOf[i]!;
+        if (stamp[h] !== gen) {
+          stamp[h] = gen;
+          best[h] = b;
+          touchedHosts[touched++] = h;
+        } else if (b > best[h]!) {
+          best[h] = b;
         }
       }
-      this.histogram.fill(0);
+      histogram.fill(0);
       for (let t = 0; t < touched; t++) {
-        const b = this.best[this.touched[t]!]!;
-        if (b >= 0) this.histogram[b]!++;
+        const b = best[touchedHosts[t]!]!;
+        if (b >= 0) histogram[b]!++;
       }
       // Cumulative from the top: bucket b counts hosts at b or above.
       let above = 0;
       for (let b = B - 1; b >= 0; b--) {
-        above += this.histogram[b]!;
+        above += histogram[b]!;
         hosts[row * B + b] = above;
       }
       components[row++] = c;

@@ -48,4 +48,38 @@ describe('peers', () => {
     expect(Math.abs(stitchedGrowth(r, 1, 71, 24, 24, 0, 0) - g0)).toBeGreaterThan(0.05);
     expect(stitchedGrowth(r, 0, 20, 24, 24, 0, 0)).toBeNaN(); // no earlier day held
   });
+
+  it('reads the same values as the ring does one period at a time, across wrap-around, gaps and masks', () => {
+    const w = 30, r = new PeriodRing(w);
+    r.ensure(1);
+    let seed = 11;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let p = 0; p < 120; p++) {
+      if (rand() < 0.2) continue;
+      r.write(0, p, 5e8 * (1 + 0.002 * p) + rand() * 1e7);
+      if (rand() < 0.05) r.mask(0, p - 2, p - 1);
+      for (const [d, shift, from, to] of [[12, 12, 0, 0], [12, 6, p - 8, p - 5], [6, 3, 0, 0], [24, 12, p - 30, p - 20]] as const) {
+        expect(stitchedGrowth(r, 0, p, d, shift, from, to)).toBe(naiveGrowth(r, p, d, shift, from, to));
+      }
+    }
+  });
 });
+
+/** stitchedGrowth as first written: one ring.value per period. */
+function naiveGrowth(ring: PeriodRing, p: number, d: number, shift: number, restartFrom: number, restartTo: number): number {
+  let level = 0, early = 0, late = 0, nEarly = 0, nLate = 0;
+  const from = p - d - shift + 1;
+  let before = ring.value(0, from - 1);
+  for (let t = from; t <= p; t++) {
+    const v = ring.value(0, t);
+    if (v !== v) continue;
+    if (before === before && before > 0 && v > 0 && !(t >= restartFrom && t < restartTo)) {
+      const r = Math.log(v / before);
+      level += r > 0.25 ? 0.25 : r < -0.25 ? -0.25 : r;
+    }
+    before = v;
+    if (t <= p - shift) { early += level; nEarly++; }
+    if (t > p - d) { late += level; nLate++; }
+  }
+  return nEarly > 0 && nLate > 0 ? late / nLate - early / nEarly : NaN;
+}

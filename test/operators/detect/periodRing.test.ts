@@ -89,3 +89,35 @@ describe('PeriodRing', () => {
     expect(() => new PeriodRing(1)).toThrow(/at least 2/);
   });
 });
+
+describe('PeriodRing.pairedChange', () => {
+  it('pairs the same periods as reading each value, across wrap-around, gaps, masks and lags', () => {
+    const w = 20, r = new PeriodRing(w);
+    r.ensure(1);
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const sc = new Float64Array(64), naive = new Float64Array(64);
+    for (let p = 0; p < 90; p++) {
+      if (rand() < 0.2) continue; // a gap
+      r.write(0, p, 1e9 + rand() * 1e7);
+      if (rand() < 0.05) r.mask(0, p - 3, p - 1);
+      for (const lag of [1, 5, 19, 20]) {
+        for (const [from, to] of [[p - 10, p], [p - 30, p + 2], [0, p]] as const) {
+          let n = 0;
+          for (let t = from; t <= to; t++) {
+            const d = r.value(0, t) - r.value(0, t - lag);
+            if (d === d) naive[n++] = d;
+          }
+          const want = n === 0 ? NaN : mean(naive.subarray(0, n).sort(), Math.floor(n / 6));
+          expect(r.pairedChange(0, from, to, lag, 1 / 6, sc)).toBe(want);
+        }
+      }
+    }
+  });
+});
+
+function mean(sorted: Float64Array, cut: number): number {
+  let sum = 0;
+  for (let k = cut; k < sorted.length - cut; k++) sum += sorted[k]!;
+  return sum / (sorted.length - 2 * cut);
+}
