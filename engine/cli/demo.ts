@@ -21,9 +21,17 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
 }
 
 /** Latest emission per alert id: what a person would see on a dashboard at the end. */
+/**
+ * The last emission of each alert, with the earliest leak start any of its emissions gave:
+ * an alert's T0 moves later when its interval restarts (a restart freed the memory), and
+ * "leak since" after "detected" would read as nonsense.
+ */
 function latest(alerts: Alert[]): Alert[] {
   const byId = new Map<string, Alert>();
-  for (const a of alerts) byId.set(a.id, a);
+  for (const a of alerts) {
+    const before = byId.get(a.id);
+    byId.set(a.id, before && before.start < a.start ? { ...a, start: before.start } : a);
+  }
   return [...byId.values()];
 }
 
