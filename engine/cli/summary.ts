@@ -12,7 +12,7 @@ export interface Summary {
   samples_per_s: number;
   /**
    * Seconds of its own work per operator and sink (`node_seconds`, engine/nodeTiming.ts),
-   * most first; what the elapsed time leaves is reading, start-up and closing.
+   * most first; what the elapsed time leaves is reading, waiting for input, start-up and closing.
    */
   node_s: Record<string, number>;
   dead_letter: string | null;
@@ -53,13 +53,13 @@ function nodeSeconds(metrics: Metrics): Record<string, number> {
   return Object.fromEntries(Object.entries(out).sort((a, b) => b[1] - a[1]));
 }
 
-/** "hourly 0.21 s (38%), ..., other (reading, start-up, closing) 0.10 s (18%)": where a run's time went. */
+/** "hourly 0.21 s (38%), ..., other (reading, waiting, start-up, closing) 0.10 s (18%)": where a run's time went. */
 function timeByNode(s: Summary): string {
   const total = s.elapsed_s;
   const share = (x: number) => (total > 0 ? ` (${Math.round((100 * x) / total)}%)` : '');
   const parts = Object.entries(s.node_s).map(([node, x]) => `${node} ${seconds(x * 1000)}${share(x)}`);
   const rest = total - Object.values(s.node_s).reduce((a, b) => a + b, 0);
-  return [...parts, `other (reading, start-up, closing) ${seconds(Math.max(0, rest) * 1000)}${share(Math.max(0, rest))}`].join(', ');
+  return [...parts, `other (reading, waiting, start-up, closing) ${seconds(Math.max(0, rest) * 1000)}${share(Math.max(0, rest))}`].join(', ');
 }
 
 const breakdown = (counts: Record<string, number>) =>
