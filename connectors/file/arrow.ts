@@ -11,7 +11,7 @@ import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { bufferProblem, conformBatch, schemaProblem, sliceColumns } from './arrowBatch.js';
 import { BatchFeed } from './arrowFeed.js';
 import { checkFile } from './arrowGuard.js';
-import { BodyRing, ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
+import { bodyRing, BufferRing, ChunkBytes, guardStream, HandleBytes, type ByteSource } from './arrowStream.js';
 import { fileBytes, isGzip, openFile } from './input.js';
 import type { ReaderOptions } from './text.js';
 
@@ -48,7 +48,7 @@ async function peek(chunks: AsyncGenerator<Buffer>, want: number): Promise<{ hea
  * magic bytes and its footer, are then read in order like a stream's. A gzipped file
  * has no random access, so it is first inflated to a temporary file (disk, not memory,
  * grows with it); gzipped streams are read as they come. With `reuse`, record batch
- * bodies are read into a ring of buffers (BodyRing) instead of a fresh one each.
+ * bodies are read into a ring of buffers (BufferRing) instead of a fresh one each.
  */
 async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFeed; failure: () => unknown; close: () => Promise<void> }> {
   let handle: FileHandle | null = null;
@@ -92,7 +92,7 @@ async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFee
       input = new HandleBytes(handle!, 8, footerAt);
       schema = Footer.decode(footer).schema;
     }
-    const guarded = guardStream(input, path, reuse ? new BodyRing() : undefined);
+    const guarded = guardStream(input, path, reuse ? bodyRing() : undefined);
     feed = new BatchFeed(guarded.messages, schema);
     const opened = await feed.open().catch((err: unknown) => {
       throw guarded.failure() ?? err;
@@ -103,19 +103,6 @@ async function openArrow(path: string, reuse: boolean): Promise<{ feed: BatchFee
     await close();
     if (err instanceof SourceError) throw err;
     throw new SourceError(`"${path}" is not a readable Arrow IPC ${isFile ? 'file' : 'stream'}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** Arrays for the record numbers of whole batches, taken in turn: reusable on BodyRing's terms. */
-class RecordRing {
-  private readonly arrays = [new Float64Array(0), new Float64Array(0), new Float64Array(0)];
-  private turn = 0;
-
-  take(n: number): Float64Array {
-    const i = this.turn;
-    this.turn = (i + 1) % this.arrays.length;
-    if (this.arrays[i]!.length < n) this.arrays[i] = new Float64Array(n);
-    return this.arrays[i]!.subarray(0, n);
   }
 }
 
@@ -130,8 +117,9 @@ class RecordRing {
 export async function* readArrow(path: string, opts: ReaderOptions): AsyncGenerator<SampleBatch> {
   const { source, batchSize, deadLetter, signal } = opts;
   const { feed, failure, close } = await openArrow(path, opts.reuseMemory === true);
-  const recordRing = opts.reuseMemory === true ? new RecordRing() : null;
-  const scratch = recordRing ? (n: number) => recordRing.take(n) : undefined;
+  // The record numbers of whole batches, reused on the bodies' terms.
+  const records = opts.reuseMemory === true ? new BufferRing((n) => new Float64Array(n)) : null;
+  const scratch = records ? (n: number) => records.take(n) : undefined;
   let nextRecord = 1;
   try {
     for (;;) {

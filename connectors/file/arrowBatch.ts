@@ -152,7 +152,7 @@ function columnData(batch: RecordBatch, field: SampleField): Data | null {
  * The valid rows of `batch` in canonical columns, each refused row dead-lettered
  * with its record number (`firstRecord` is the number of row 0). The caller has
  * checked `schemaProblem` first. `scratch`, when given, receives the record numbers of
- * a batch whose rows all pass (a buffer the caller may reuse, see BodyRing).
+ * a batch whose rows all pass (a buffer the caller may reuse, see BufferRing).
  */
 export function conformBatch(
   batch: RecordBatch, firstRecord: number, source: string, deadLetter: DeadLetter, scratch?: (n: number) => Float64Array,

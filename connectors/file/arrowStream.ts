@@ -11,25 +11,31 @@ export interface ByteSource {
 }
 
 /**
- * Buffers for record batch bodies, taken in turn. Reused only when every node the
- * batches reach releases them once handled (NodeContext.reuseBatches). Three suffice:
- * when the body of batch k + 2 is read (one batch ahead, arrowFeed.ts), batch k + 1 is
- * the one being handled, and batch k was settled, work the flow let run behind it
- * included (engine/flow.ts), so only k's buffer is overwritten. Each buffer grows to
- * the largest body put in it, so memory stays bounded by the input's largest batch.
+ * Buffers of one kind (record batch bodies, their record numbers), taken in turn.
+ * Reused only when every node the batches reach releases them once handled
+ * (NodeContext.reuseBatches). Three suffice: when the body of batch k + 2 is read (one
+ * batch ahead, arrowFeed.ts), batch k + 1 is the one being handled, and batch k was
+ * settled, work the flow let run behind it included (engine/flow.ts), so only k's
+ * buffer is overwritten. Each buffer grows to the largest length put in it, so memory
+ * stays bounded by the input's largest batch.
  */
-export class BodyRing {
-  private readonly buffers: (Buffer | null)[] = [null, null, null];
+export class BufferRing<T extends Uint8Array | Float64Array> {
+  private readonly buffers: (T | null)[] = [null, null, null];
   private turn = 0;
 
-  take(length: number): Uint8Array {
+  constructor(private readonly make: (length: number) => T) {}
+
+  take(length: number): T {
     const i = this.turn;
     this.turn = (i + 1) % this.buffers.length;
     let buffer = this.buffers[i]!;
-    if (buffer === null || buffer.length < length) buffer = this.buffers[i] = Buffer.allocUnsafe(length);
-    return buffer.subarray(0, length);
+    if (buffer === null || buffer.length < length) buffer = this.buffers[i] = this.make(length);
+    return buffer.subarray(0, length) as T;
   }
 }
+
+/** A ring of record batch bodies. */
+export const bodyRing = (): BufferRing<Uint8Array> => new BufferRing((n) => Buffer.allocUnsafe(n));
 
 const EMPTY = new Uint8Array(0);
 /** Read-ahead for the small reads (message prefixes and metadata). */
@@ -140,14 +146,14 @@ export interface GuardedStream {
  * the decoder then delivers every batch it had before reporting it. Input that ends
  * mid-message goes on as it is, for the decoder to report.
  */
-export function guardStream(input: ByteSource, source: string, bodies?: BodyRing): GuardedStream {
+export function guardStream(input: ByteSource, source: string, bodies?: BufferRing<Uint8Array>): GuardedStream {
   let failed: unknown = null;
   return { messages: messages(input, source, (err) => { failed = err; }, bodies), failure: () => failed };
 }
 
 const int32 = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true);
 
-async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void, bodies?: BodyRing): AsyncGenerator<IpcMessage> {
+async function* messages(input: ByteSource, source: string, fail: (err: unknown) => void, bodies?: BufferRing<Uint8Array>): AsyncGenerator<IpcMessage> {
   let position = 0;
   for (;;) {
     const messageAt = position;
