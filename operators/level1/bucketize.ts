@@ -4,6 +4,7 @@ import type { BucketRows } from '../../engine/state.js';
 import type { BucketBatch } from '../../engine/telemetry/buckets.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SeriesCatalog } from '../../engine/telemetry/series.js';
+import { grown } from '../../engine/typedArrays.js';
 
 export interface BucketizeOptions {
   /** Lower bounds of the memory buckets, MB (2^20 bytes), ascending. */
@@ -94,11 +95,7 @@ export class BucketCounter {
       this.stamp = new Int32Array(size);
       this.touched = new Int32Array(size);
     }
-    if (this.lastBucket.length < catalog.size) {
-      const hint = new Int8Array(Math.max(catalog.size, this.lastBucket.length * 2));
-      hint.set(this.lastBucket);
-      this.lastBucket = hint;
-    }
+    this.lastBucket = grown(this.lastBucket, catalog.size);
     const comp = catalog.seriesComponent, host = catalog.seriesHost;
     const perComponent = this.perComponent.fill(0, 0, C + 1);
     const bounds = this.bounds, last = this.lastBucket;
