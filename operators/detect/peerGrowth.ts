@@ -1,5 +1,5 @@
 import { grown } from './grow.js';
-import { MISSING, type PeriodRing } from './periodRing.js';
+import type { PeriodRing } from './periodRing.js';
 
 /**
  * Who a process's peers are: the other processes on its host, and the other processes
@@ -40,18 +40,11 @@ export class PeerIndex {
 
   /** Links series `id` under `host` and `group` (once; a later call with another group is ignored). */
   join(id: number, host: number, group: number): void {
-    if (id >= this.groupOf.length) {
-      this.groupOf = grown(this.groupOf, id + 1, -1);
-      this.hostOf = grown(this.hostOf, id + 1, -1);
-      this.nextOnHost = grown(this.nextOnHost, id + 1, -1);
-      this.nextInGroup = grown(this.nextInGroup, id + 1, -1);
-    }
+    this.ensure(id + 1, host + 1);
     if (this.groupOf[id] !== -1) return;
-    if (host >= this.firstOfHost.length) this.firstOfHost = grown(this.firstOfHost, host + 1, -1);
     if (group >= this.firstOfGroup.length) this.firstOfGroup = grown(this.firstOfGroup, group + 1, -1);
     this.groupOf[id] = group;
     this.hostOf[id] = host;
-    this.order = grown(this.order, this.joined + 1);
     this.order[this.joined++] = id;
     this.nextOnHost[id] = this.firstOfHost[host]!;
     this.firstOfHost[host] = id;
@@ -97,6 +90,8 @@ export class PeerIndex {
 
 /** Largest log change of one period counted for a peer: one wild period must not decide. */
 const CLIP = 0.25;
+/** The periods `stitchedGrowth` walks, read out of the ring (one judgement at a time). */
+let levels = new Float64Array(0);
 
 /**
  * Log growth of series `q` from the day ending at period p - shift to the day ending at
@@ -108,23 +103,22 @@ const CLIP = 0.25;
 export function stitchedGrowth(ring: PeriodRing, q: number, p: number, d: number, shift: number, restartFrom: number, restartTo: number): number {
   let level = 0, early = 0, late = 0, nEarly = 0, nLate = 0;
   const from = p - d - shift + 1;
-  let before = ring.value(q, from - 1);
-  // Periods not held read NaN and are skipped: the walk covers the held ones, a slot cursor in step.
-  const w = ring.slots, last = ring.newest[q]!, base = q * w, end = base + w;
-  const lo = Math.max(from, last - w + 1, 0), hi = Math.min(p, last);
-  const codes = ring.codes, b = ring.base[q]!, st = ring.step[q]!;
-  for (let t = lo, k = base + (lo % w); t <= hi; t++) {
-    const c = codes[k]!;
-    if (++k === end) k = base;
-    if (c === MISSING) continue;
-    const v = b + c * st;
-    if (before === before && before > 0 && v > 0 && !(t >= restartFrom && t < restartTo)) {
-      const r = Math.log(v / before);
-      level += r > CLIP ? CLIP : r < -CLIP ? -CLIP : r;
+  // The period before the earlier day starts the level; periods not held read NaN and are skipped.
+  if (levels.length < d + shift + 1) levels = grown(levels, d + shift + 1);
+  const first = ring.firstHeld(q, from - 1), n = ring.read(q, from - 1, levels, p);
+  let before = NaN;
+  for (let k = 0; k < n; k++) {
+    const v = levels[k]!, t = first + k;
+    if (v !== v) continue;
+    if (t >= from) {
+      if (before === before && before > 0 && v > 0 && !(t >= restartFrom && t < restartTo)) {
+        const r = Math.log(v / before);
+        level += r > CLIP ? CLIP : r < -CLIP ? -CLIP : r;
+      }
+      if (t <= p - shift) { early += level; nEarly++; }
+      if (t > p - d) { late += level; nLate++; }
     }
     before = v;
-    if (t <= p - shift) { early += level; nEarly++; }
-    if (t > p - d) { late += level; nLate++; }
   }
   return nEarly > 0 && nLate > 0 ? late / nLate - early / nEarly : NaN;
 }

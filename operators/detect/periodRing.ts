@@ -1,7 +1,7 @@
 import { capacityFor, resized } from '../../engine/typedArrays.js';
 
 /** Code of a missing (or masked) period. */
-export const MISSING = -32768;
+const MISSING = -32768;
 /** Largest code: values lie within base +- HALF steps. */
 const HALF = 32767;
 
@@ -177,17 +177,28 @@ export class PeriodRing {
     return trimmed(scratch, n, trim);
   }
 
-  /** Copies periods [from, newest] of series `id`, oldest first, into `out`; returns the count. */
-  read(id: number, from: number, out: Float64Array): number {
-    const w = this.slots, last = this.newest[id]!, base = id * w;
+  /** The first period index at or after `from` that series `id` still holds. */
+  firstHeld(id: number, from: number): number {
+    return Math.max(from, this.newest[id]! - this.slots + 1, 0);
+  }
+
+  /**
+   * Copies periods [firstHeld(from), min(to, newest)] of series `id`, oldest first, into
+   * `out` (NaN where missing); returns the count.
+   */
+  read(id: number, from: number, out: Float64Array, to = Infinity): number {
+    const w = this.slots, last = this.newest[id]!, base = id * w, end = base + w;
     if (last < 0) return 0;
-    const b = this.base[id]!, st = this.step[id]!;
-    let k = 0;
-    for (let q = Math.max(from, last - w + 1, 0); q <= last; q++) {
-      const c = this.codes[base + (q % w)]!;
-      out[k++] = c === MISSING ? NaN : b + c * st;
+    const b = this.base[id]!, st = this.step[id]!, codes = this.codes;
+    const lo = this.firstHeld(id, from), hi = Math.min(to, last);
+    let n = 0;
+    // A slot cursor instead of a division per value.
+    for (let q = lo, k = base + (lo % w); q <= hi; q++) {
+      const c = codes[k]!;
+      out[n++] = c === MISSING ? NaN : b + c * st;
+      if (++k === end) k = base;
     }
-    return k;
+    return n;
   }
 
   checkpoint(count: number): { slots: number; codes: Int16Array; base: Float64Array; step: Float32Array; newest: Float64Array } {
