@@ -2,16 +2,16 @@ export type GrowableArray = Float64Array | Float32Array | Int32Array | Int16Arra
 
 /**
  * The capacity for `need` entries of an array that holds `current`: `current` when
- * that is enough, else at least a sixteenth more (and at least `least`). State kept
- * per series or per id grows with the catalog; a sixteenth keeps the slack under 6.25%
- * of what is used (doubling left up to half of an array unused, and memory held is
- * memory used), while each entry is still copied 17 times at most over all growths,
- * amortised O(1) like doubling (copies are memcpy of typed arrays, and a fleet's
- * series mostly arrive in a few large steps).
+ * that is enough, else at least a sixteenth more, at least `leastStep` more, and at
+ * least `least`. State kept per series or per id grows with the catalog; a sixteenth
+ * keeps the slack under 6.25% of what is used (doubling left up to half of an array
+ * unused, and memory held is memory used), while each entry is still copied 17 times at
+ * most over all growths, amortised O(1) like doubling (copies are memcpy of typed
+ * arrays, and a fleet's series mostly arrive in a few large steps).
  */
-export function capacityFor(need: number, current: number, least = 16): number {
+export function capacityFor(need: number, current: number, least = 16, leastStep = 1): number {
   if (need <= current) return current;
-  return Math.max(need, current + Math.ceil(current / 16), least);
+  return Math.max(need, current + Math.max(leastStep, Math.ceil(current / 16)), least);
 }
 
 /** A copy of `arr` of exactly `length` entries (cut or extended), its new tail `fill`. */

@@ -1,4 +1,4 @@
-import { resized } from '../../engine/typedArrays.js';
+import { capacityFor, resized } from '../../engine/typedArrays.js';
 
 /**
  * The level-2 Gaussians of one model key (a component, or a component in one region and
@@ -93,7 +93,7 @@ export class GaussianModels {
    * copies the arrays a few times rather than once per model.
    */
   private grow(need: number): void {
-    const room = Math.max(need, this.room + Math.max(16, Math.ceil(this.room / 16)));
+    const room = capacityFor(need, this.room, 0, 16);
     this.counts = resized(this.counts, room * SLOTS * this.kinds);
     this.sums = resized(this.sums, room * SLOTS * 2 * this.kinds);
     this.epochs = resized(this.epochs, room * SLOTS, -1);

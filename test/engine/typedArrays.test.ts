@@ -40,6 +40,10 @@ describe('saved forms of typed arrays', () => {
     expect(capacityFor(20_033, 0)).toBe(20_033);
     expect(capacityFor(20_034, 20_033)).toBe(20_033 + 1253);
     expect(capacityFor(3, 0)).toBe(16);
+    // A least step for arrays of large entries (a model's ~10 KB): small ones grow by it, large ones by a sixteenth.
+    expect(capacityFor(1, 0, 0, 16)).toBe(16);
+    expect(capacityFor(17, 16, 0, 16)).toBe(32);
+    expect(capacityFor(1001, 1000, 0, 16)).toBe(1063);
     // One id at a time up to 100,000: the slack stays under a sixteenth, the copying under 17 per entry.
     let a = new Int32Array(0), copied = 0;
     for (let n = 1; n <= 100_000; n++) {
