@@ -20,9 +20,9 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** Latest emission per alert id: what a person would see on a dashboard at the end. */
 /**
- * The last emission of each alert, with the earliest leak start any of its emissions gave:
+ * The last emission of each alert (what a person would see on a dashboard at the end),
+ * with the earliest leak start any of its emissions gave:
  * an alert's T0 moves later when its interval restarts (a restart freed the memory), and
  * "leak since" after "detected" would read as nonsense.
  */
