@@ -7,7 +7,9 @@
  *     [--pipeline resin.yaml] [--rounds 9]
  *
  * `--base` is another checkout, built (its dist/ and pipelines/ are used); FILE any
- * telemetry file `resin replay` reads. Prints the median main-thread CPU time of each
+ * telemetry file `resin replay` reads. `--pipeline` names a file of each checkout's
+ * pipelines/, or is a path to one definition both builds run (bench/pipelines/ has
+ * pipelines that time one operator). Prints the median main-thread CPU time of each
  * build's replays (the first round dropped: module loading) and their ratio.
  */
 import { tmpdir } from 'node:os';
@@ -36,7 +38,7 @@ async function load(name: string, root: string): Promise<Build> {
   const { silentLogger } = await at('engine/log.js');
   const replay = async (file: string, pipeline: string): Promise<number> => {
     const r = await runSession({
-      pipeline: join(root, 'pipelines', pipeline), edit: replayEdit(file, {}), deadLetter: join(tmpdir(), `resin-compare-${name}-rejected.ndjson`),
+      pipeline: pipeline.includes('/') ? resolve(pipeline) : join(root, 'pipelines', pipeline), edit: replayEdit(file, {}), deadLetter: join(tmpdir(), `resin-compare-${name}-rejected.ndjson`),
       log: silentLogger, checkpointEvery: 0,
     });
     return r.samplesRead as number;
