@@ -76,6 +76,12 @@ export const TRIM = 1 / 6;
 const DAY_NOISE_MIN = 8;
 /** Day-noise samples weighed: a week at four a day. */
 const DAY_NOISE_HORIZON = 28;
+/**
+ * A series' own day-noise sample counts at most this many times its day noise so far: the
+ * onset of a leak or one buffer fill is one burst, not a week's noise (the component's
+ * typical noise takes samples as they are).
+ */
+const DAY_NOISE_CLIP = 3;
 /** Samples weighed in a component's typical relative day noise. */
 const PEER_HORIZON = 2000;
 /**
@@ -118,7 +124,9 @@ export class GrowthJudge {
   /**
    * Every quarter cycle (staggered across series), the second difference of the series'
    * last three daily levels feeds its day noise and its component's, unless a restart or
-   * warm-up lies within those days.
+   * warm-up lies within those days. The series' own noise also leaves out days that hold
+   * its anchor (a step that stayed, growth shared with peers): growth is never measured
+   * across the anchor, so the step is not noise that growth after it must clear.
    */
   trackDayNoise(id: number, p: number, model: number): void {
     const d = this.rp.cycle, ring = this.ring, sc = this.scratch;
@@ -130,9 +138,12 @@ export class GrowthJudge {
     const m2 = ring.trimmedMean(id, first, p - 2 * d, TRIM, sc);
     const dd = Math.abs(m0 - 2 * m1 + m2) * ABS_TO_SIGMA;
     if (dd !== dd) return;
-    const seen = this.dayNoiseN[id]!;
-    this.dayNoise[id]! += (dd - this.dayNoise[id]!) / Math.min(seen + 1, DAY_NOISE_HORIZON);
-    this.dayNoiseN[id] = seen + 1;
+    if (!(first * this.rp.period < this.state.anchor[id]!)) {
+      const seen = this.dayNoiseN[id]!;
+      const sample = seen >= DAY_NOISE_MIN ? Math.min(dd, DAY_NOISE_CLIP * this.dayNoise[id]!) : dd;
+      this.dayNoise[id]! += (sample - this.dayNoise[id]!) / Math.min(seen + 1, DAY_NOISE_HORIZON);
+      this.dayNoiseN[id] = seen + 1;
+    }
     if (m1 > 0) {
       const k = this.peerNoiseN[model]!;
       this.peerNoise[model]! += (dd / m1 - this.peerNoise[model]!) / Math.min(k + 1, PEER_HORIZON);

@@ -98,6 +98,37 @@ describe('report rule', () => {
     expect(judge.judge(0, 167, 0, 0, 1)).toBe(Verdict.notYet);
   });
 
+  it('leaves a step that moved the anchor out of the series\' own day noise', () => {
+    // Daily levels wander by ~0.5%; a 10% step at p = 130 stays (the anchor moves past it), then 8%/day growth.
+    const g = gauss(7);
+    const days = Array.from({ length: 8 }, () => 5 * g());
+    const judge = setup(1, 168, (_, p) => cycle(p) + days[Math.floor(p / 24)]! + (p >= 130 ? 100 + (80 * (p - 130)) / 24 : 0));
+    judge.interval.anchor[0] = 0;
+    for (let p = 72; p < 168; p++) {
+      if (p === 130) judge.interval.anchor[0] = 130 * H;
+      judge.trackDayNoise(0, p, 0);
+    }
+    expect(judge.dayNoiseN[0]).toBeGreaterThanOrEqual(8);
+    // The days that hold the step are not noise that growth after it must clear.
+    expect(judge.dayNoise[0]).toBeLessThan(15);
+    expect(judge.judge(0, 167, 130, 0, 1)).toBe(Verdict.report);
+    // The component's typical noise still takes the step: it stands for processes whose anchors it does not know.
+    expect(judge.peerNoise[0]! * 1000).toBeGreaterThan(judge.dayNoise[0]!);
+  });
+
+  it('lets one burst raise a series\' own day noise by at most three times its noise so far', () => {
+    // A steady series with a 0.5% wander, then one day 10% up (a buffer that filled and drained).
+    const g = gauss(9);
+    const days = Array.from({ length: 7 }, (_, d) => 5 * g() + (d === 5 ? 100 : 0));
+    const judge = setup(1, 168, (_, p) => cycle(p) + days[Math.floor(p / 24)]!);
+    for (let p = 72; p < 120; p++) judge.trackDayNoise(0, p, 0);
+    const before = judge.dayNoise[0]!;
+    expect(judge.dayNoiseN[0]).toBeGreaterThanOrEqual(8);
+    for (let p = 120; p < 168; p++) judge.trackDayNoise(0, p, 0);
+    expect(judge.dayNoise[0]).toBeGreaterThan(before);
+    expect(judge.dayNoise[0]).toBeLessThan(3 * before);
+  });
+
   it('calls growth that the host-mates share an event, and a little shared drift a reason to wait', () => {
     // Four processes on one host; all grow 10% over six hours at period 80.
     const shared = setup(4, 100, (i, p) => (1000 + 100 * i) * (1 + 0.1 * Math.min(1, Math.max(0, (p - 80) / 6))));
