@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HourlyFleet } from './hourly.js';
+import { simulate, type HourlyFleet } from './hourly.js';
 
 /** Hourly means are cached under $TMPDIR/resin-level2/<key> so that trying detection options does not simulate again. */
 function cachePath(key: string): string {
@@ -34,3 +34,30 @@ export function loadHourly(key: string): HourlyFleet | null {
   };
 }
 
+
+/** A simulated fleet as level2.js and pool.js name it. */
+export interface FleetSpec {
+  hosts: number;
+  days: number;
+  seed: number;
+  components: number;
+  leakFraction?: number;
+  interval?: string;
+}
+
+export function fleetKey(f: FleetSpec): string {
+  return `h${f.hosts}-d${f.days}-s${f.seed}-c${f.components}${f.leakFraction === undefined ? '' : `-l${f.leakFraction}`}${f.interval === undefined ? '' : `-i${f.interval}`}`;
+}
+
+/** The fleet's hourly means from the cache, simulated (through the real rollup) and cached on first use. */
+export function hourlyFleet(f: FleetSpec): { key: string; fleet: HourlyFleet } {
+  const key = fleetKey(f);
+  let fleet = loadHourly(key);
+  if (!fleet) {
+    const t = performance.now();
+    fleet = simulate(f).fleet;
+    saveHourly(fleet, key);
+    console.error(`simulated ${key}: ${fleet.series} series x ${fleet.hours} h in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  return { key, fleet };
+}

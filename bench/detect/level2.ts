@@ -9,9 +9,9 @@
  * Samples go through the real rollup operator; the hourly means are cached under
  * $TMPDIR/resin-level2/ so that trying detection options does not simulate again.
  */
-import { loadHourly, saveHourly } from './cache.js';
+import { hourlyFleet } from './cache.js';
 import { baseline, detect } from './detection.js';
-import { HOUR, simulate } from './hourly.js';
+import { HOUR } from './hourly.js';
 import { causes, fmt, score } from './score.js';
 import type { ProcessDetectOptions } from '../../operators/detect/process-detect.js';
 import { mannKendall } from '../baselines/mannKendall.js';
@@ -31,14 +31,7 @@ async function main(): Promise<void> {
   const options = JSON.parse(arg('opts', '{}')) as Partial<ProcessDetectOptions>;
   const leakFraction = process.argv.includes('--leak-fraction') ? Number(arg('leak-fraction', '0')) : undefined;
   const interval = process.argv.includes('--interval') ? arg('interval', '5m') : undefined;
-  const key = `h${hosts}-d${days}-s${seed}-c${components}${leakFraction === undefined ? '' : `-l${leakFraction}`}${interval === undefined ? '' : `-i${interval}`}`;
-  let fleet = loadHourly(key);
-  if (!fleet) {
-    const t = performance.now();
-    fleet = simulate({ hosts, days, seed, components, leakFraction, interval }).fleet;
-    saveHourly(fleet, key);
-    console.error(`simulated ${fleet.series} series x ${fleet.hours} h in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
+  const { key, fleet } = hourlyFleet({ hosts, days, seed, components, leakFraction, interval });
   const d = detect(fleet, options);
   const s = score(fleet, d.firstOpen, d.firstOpenAfterLeak);
   const json = process.argv.includes('--json');
@@ -98,7 +91,7 @@ async function main(): Promise<void> {
       const start = fleet.leakStart[id]!;
       const at = d.firstOpen[id]!;
       if (at !== at || (start === start && at >= start)) continue;
-      const first = d.alerts.find((a) => a.state === 'open' && a.at === at && a.host === fleet!.names[id]![0] && a.process === fleet!.names[id]![2])!;
+      const first = d.alerts.find((a) => a.state === 'open' && a.at === at && a.host === fleet.names[id]![0] && a.process === fleet.names[id]![2])!;
       shown.push(`#${id} ${fleet.names[id]!.slice(0, 3).join('/')}${start === start ? ` (leak at ${((start - fleet.startMs) / HOUR).toFixed(0)} h)` : ''}`
         + ` at ${((at - fleet.startMs) / HOUR).toFixed(0)} h: ${first.reason}; truth: ${causes(fleet, id, at)}`);
     }
@@ -109,7 +102,7 @@ async function main(): Promise<void> {
     for (const [name, fn] of [['static 1.5x', staticThreshold], ['predict_linear', predictLinear], ['mann-kendall', mannKendall]] as const) {
       const t = performance.now();
       const first = baseline(fleet, (ts, rss) => fn(ts, rss), limit);
-      const after = Float64Array.from(first, (v, id) => (v >= fleet!.leakStart[id]! ? v : NaN));
+      const after = Float64Array.from(first, (v, id) => (v >= fleet.leakStart[id]! ? v : NaN));
       const sc = score(fleet, first, after, limit);
       console.log(`${name} (${limit} series, ${((performance.now() - t) / 1000).toFixed(1)} s): ${fmt(sc)}`);
     }

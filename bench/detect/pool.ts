@@ -1,0 +1,107 @@
+/**
+ * Level-2 detection pooled over the tuning and the held-out fleets that docs/detection.md
+ * weighs every choice on: false alarms and leaks found per fleet, then precision, recall
+ * and latency over each set, and with `--latency` where the latency goes (leaks whose
+ * process restarted between the leak's start and its detection, and those whose did not).
+ *
+ *   npm run build && node dist/bench/detect/pool.js [--set tuning|holdout|all] [--opts '{"growth_z":4.5}'] [--latency]
+ *
+ * Fleets are simulated once through the real rollup and cached (cache.ts); each set takes
+ * 10-30 s of detection after that.
+ */
+import { hourlyFleet, type FleetSpec } from './cache.js';
+import { detect } from './detection.js';
+import { HOUR, type HourlyFleet } from './hourly.js';
+import { pct } from './score.js';
+import type { ProcessDetectOptions } from '../../operators/detect/process-detect.js';
+
+/** The fleets of `npm run bench:accuracy`'s default and held-out scenarios, at level 2. */
+const SETS: Record<string, FleetSpec[]> = {
+  tuning: [
+    { hosts: 300, days: 21, seed: 1, components: 6 },
+    { hosts: 300, days: 21, seed: 2, components: 6 },
+    { hosts: 1000, days: 28, seed: 3, components: 6 },
+    { hosts: 150, days: 14, seed: 4, components: 6, leakFraction: 0.1, interval: '1m' },
+  ],
+  holdout: [
+    { hosts: 300, days: 21, seed: 7, components: 6 },
+    { hosts: 600, days: 21, seed: 11, components: 12 },
+    { hosts: 400, days: 28, seed: 12, components: 6 },
+    { hosts: 200, days: 14, seed: 13, components: 6, leakFraction: 0.1 },
+  ],
+};
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
+}
+
+/** Whether series `id` restarted in an hour of [from, to] (hour indexes of the fleet). */
+function restartedWithin(fleet: HourlyFleet, id: number, from: number, to: number): boolean {
+  for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return true;
+  return false;
+}
+
+interface Tally { falseAlarms: number; leaks: number; found: number; latency: number[] }
+
+const fixed = (v: number, d = 1) => (v === v ? v.toFixed(d) : '-');
+
+/** Found, recall and latency of a tally; with `perFleet`, false alarms and precision first. */
+function line(name: string, t: Tally, perFleet?: string): string {
+  const lat = [...t.latency].sort((a, b) => a - b);
+  const precision = t.found + t.falseAlarms ? t.found / (t.found + t.falseAlarms) : 1;
+  return `${name}: ${perFleet === undefined ? '' : `false alarms ${t.falseAlarms}, precision ${fixed(precision, 3)}, `}found ${t.found} / ${t.leaks},`
+    + ` recall ${fixed(t.found / t.leaks, 3)}, latency p50 ${fixed(pct(lat, 0.5))} h p90 ${fixed(pct(lat, 0.9))} h,`
+    + ` within 24 h ${lat.filter((l) => l <= 24).length}${perFleet === undefined ? '' : ` [false/found: ${perFleet}]`}`;
+}
+
+async function main(): Promise<void> {
+  const set = arg('set', 'all');
+  const options = JSON.parse(arg('opts', '{}')) as Partial<ProcessDetectOptions>;
+  const names = set === 'all' ? Object.keys(SETS) : [set];
+  for (const name of names) {
+    const specs = SETS[name];
+    if (!specs) throw new Error(`--set must be tuning, holdout or all, got ${set}`);
+    const all: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
+    const steady: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
+    const restarted: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
+    const withRestart: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
+    const perFleet: string[] = [];
+    for (const spec of specs) {
+      const { key, fleet } = hourlyFleet(spec);
+      const d = detect(fleet, options);
+      let falseAlarms = 0, found = 0;
+      for (let id = 0; id < fleet.series; id++) {
+        const start = fleet.leakStart[id]!, first = d.firstOpen[id]!, after = d.firstOpenAfterLeak[id]!;
+        if (start !== start) {
+          if (first === first) falseAlarms++;
+          continue;
+        }
+        if (first < start) falseAlarms++;
+        // Restarted: any restart from the leak's start to its detection (or the end of the fleet).
+        const from = Math.floor((start - fleet.startMs) / HOUR), to = after === after ? Math.floor((after - fleet.startMs) / HOUR) : fleet.hours - 1;
+        const groups = [all, restartedWithin(fleet, id, from, to) ? restarted : steady];
+        // A rollout of a leaking version starts the leak with a restart (within the hour either side).
+        if (restartedWithin(fleet, id, from - 1, from + 1)) groups.push(withRestart);
+        for (const g of groups) {
+          g.leaks++;
+          if (after === after) {
+            g.found++;
+            g.latency.push((after - start) / HOUR);
+          }
+        }
+        if (after === after) found++;
+      }
+      all.falseAlarms += falseAlarms;
+      perFleet.push(`${key} ${falseAlarms}/${found}`);
+    }
+    console.log(line(name, all, perFleet.join(', ')));
+    if (process.argv.includes('--latency')) {
+      console.log(line('  leaks whose process did not restart before detection', steady));
+      console.log(line('  leaks whose process restarted (at the start or later)', restarted));
+      console.log(line('    of which starting with a restart', withRestart));
+    }
+  }
+}
+
+if (process.argv[1]?.endsWith('pool.js')) await main();
