@@ -1,10 +1,11 @@
+import type { DeadLetter } from '../../engine/deadLetter.js';
 import { COMPONENT, CLUSTER, HOST, IdRow, PROCESS, REGION, SampleBatchBuilder, VERSION } from '../../engine/telemetry/builder.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { rawFromObject, type RawSample } from '../../engine/telemetry/validate.js';
 import { ByteStrings } from './byteStrings.js';
 import { byteLineItems, decode, LineCursor, MAX_LINE_BYTES } from './lines.js';
 import { ScannedSample, scanSample } from './ndjsonScan.js';
-import { LineJudge, refuseLongLine, type LineParser, type LineProblem, type ReaderOptions } from './text.js';
+import { filePlace, LineJudge, refuseLongLine, type LineParser, type LinePlace, type LineProblem, type ReaderOptions } from './text.js';
 
 const NOT_AN_OBJECT: LineProblem = { reason: 'invalid_json', detail: 'line is JSON but not an object' };
 
@@ -39,6 +40,54 @@ export function appendScanned(scanned: ScannedSample, strings: ByteStrings, buil
 }
 
 /**
+ * What reads NDJSON lines from their bytes into a builder: the file reader has one per
+ * file, the NATS reader one for all its messages (`place` and `record` set per message).
+ */
+export class NdjsonLines {
+  readonly cursor = new LineCursor();
+  readonly strings = new ByteStrings();
+  private readonly scanned = new ScannedSample();
+  private readonly ids = new IdRow();
+  private readonly judge: LineJudge;
+  /** Record number of a scanned line; -1: its line number. */
+  record = -1;
+  /** Rows appended so far. */
+  appended = 0;
+
+  constructor(readonly builder: SampleBatchBuilder, place: LinePlace, deadLetter: DeadLetter) {
+    this.judge = new LineJudge(place, deadLetter, builder, ndjsonParser);
+  }
+
+  /**
+   * Reads the lines of `buf` from byte `at` on until the builder is full or `buf` ends;
+   * returns where to go on, or -1 once `buf` is read (the builder may then be full). A
+   * line is first read from its bytes by `scanSample`; a line it declines is decoded,
+   * and the cursor walks it (it numbers it, drops a '\r' before the break and skips it
+   * if blank) for the judge.
+   */
+  take(buf: Buffer, at: number): number {
+    const { cursor, strings, scanned, builder } = this;
+    const end = buf.length;
+    for (;;) {
+      if (builder.full) return at;
+      let stop = scanSample(buf, at, end, strings, scanned);
+      if (stop >= 0) {
+        cursor.line++;
+        appendScanned(scanned, strings, builder, this.ids, this.record < 0 ? cursor.line : this.record);
+        this.appended++;
+      } else {
+        const nl = buf.indexOf(10, at);
+        stop = nl < 0 ? end : nl;
+        cursor.load(decode(buf, at, stop));
+        while (cursor.next()) if (this.judge.take(cursor)) this.appended++;
+      }
+      if (stop >= end) return -1;
+      at = stop + 1;
+    }
+  }
+}
+
+/**
  * Batches of valid samples from NDJSON (JSON Lines) bytes. A line is first read from
  * its bytes by `scanSample`, which takes the valid samples in telemetry's plain shape
  * (nearly every line of a real file) without decoding the line or calling
@@ -50,38 +99,21 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, opts: ReaderOpt
   const { signal } = opts;
   const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const builder = new SampleBatchBuilder(opts.source, opts.batchSize);
-  const judge = new LineJudge(opts.source, opts.deadLetter, builder, ndjsonParser);
-  const cursor = new LineCursor();
-  const strings = new ByteStrings();
-  const scanned = new ScannedSample();
-  const row = new IdRow();
+  const lines = new NdjsonLines(builder, filePlace(opts.source), opts.deadLetter);
   for await (const item of byteLineItems(chunks, maxLineBytes)) {
     if (signal?.aborted) return;
     if (item.kind === 'long') {
-      refuseLongLine(opts, cursor, item, maxLineBytes);
+      refuseLongLine(opts, lines.cursor, item, maxLineBytes);
       continue;
     }
-    const buf = item.bytes;
-    const end = buf.length;
-    for (let at = 0; ;) {
-      let stop = scanSample(buf, at, end, strings, scanned);
-      if (stop >= 0) {
-        appendScanned(scanned, strings, builder, row, ++cursor.line);
-      } else {
-        const nl = buf.indexOf(10, at);
-        stop = nl < 0 ? end : nl;
-        // The cursor walks the one line: it numbers it, drops a '\r' before the break and skips it if blank.
-        cursor.load(decode(buf, at, stop));
-        while (cursor.next()) judge.take(cursor);
-      }
+    for (let at = 0; at >= 0;) {
+      at = lines.take(item.bytes, at);
       if (builder.full) {
         yield builder.build();
         // Between batches, where no entry is held: a table grown full starts over.
-        strings.trim();
+        lines.strings.trim();
         if (signal?.aborted) return;
       }
-      if (stop >= end) break;
-      at = stop + 1;
     }
   }
   if (builder.length > 0) yield builder.build();

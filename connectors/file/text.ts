@@ -39,35 +39,61 @@ export interface LineParser {
 }
 
 /**
+ * Where a judged line is from: a file's lines are their own records, numbered from 1;
+ * the lines of a NATS message are records of the message (its sequence), and their
+ * dead letters say which line of it.
+ */
+export interface LinePlace {
+  /** Name recorded in dead letters. */
+  source: string;
+  /** Record number of the cursor's line (a file: its line number). */
+  record(cursor: LineCursor): number;
+  /** A dead letter's detail for the cursor's line. */
+  detail(cursor: LineCursor, detail: string): string;
+}
+
+/** The place of a file's lines: the file, each line its own record. */
+export function filePlace(source: string): LinePlace {
+  return { source, record: (cursor) => cursor.line, detail: (_, detail) => detail };
+}
+
+/**
  * The judge of one line: the parser reads it into raw values, shared validation
- * judges them, and a refused line goes to the dead letter with its 1-based line
- * number and its text; a valid one goes to the builder.
+ * judges them, and a refused line goes to the dead letter with its record number
+ * (a file's 1-based line number) and its text; a valid one goes to the builder.
  */
 export class LineJudge {
   private readonly raw = emptyRaw();
   private readonly row = new SampleRow();
 
   constructor(
-    private readonly source: string, private readonly deadLetter: DeadLetter,
+    private readonly place: LinePlace, private readonly deadLetter: DeadLetter,
     private readonly builder: SampleBatchBuilder, private readonly parser: LineParser,
   ) {}
 
-  /** Judges the cursor's current line; the builder must not be full. */
-  take(cursor: LineCursor): void {
-    const { raw, row, source, deadLetter } = this;
+  /** Judges the cursor's current line; the builder must not be full. True when the line was appended. */
+  take(cursor: LineCursor): boolean {
+    const { raw, row, place, deadLetter } = this;
     const unreadable = this.parser.parse(cursor, raw);
     if (unreadable !== null) {
       if (unreadable !== 'skip') {
-        deadLetter.reject({ reason: unreadable.reason, source, line: cursor.line, detail: unreadable.detail, record: cursor.current() });
+        deadLetter.reject({
+          reason: unreadable.reason, source: place.source, line: place.record(cursor),
+          detail: place.detail(cursor, unreadable.detail), record: cursor.current(),
+        });
       }
-      return;
+      return false;
     }
     const invalid = validateSample(raw, row);
     if (invalid !== null) {
-      deadLetter.reject({ reason: invalid.reason, source, line: cursor.line, field: invalid.field, detail: invalid.detail, record: cursor.current() });
-      return;
+      deadLetter.reject({
+        reason: invalid.reason, source: place.source, line: place.record(cursor), field: invalid.field,
+        detail: place.detail(cursor, invalid.detail), record: cursor.current(),
+      });
+      return false;
     }
-    this.builder.append(row, cursor.line);
+    this.builder.append(row, place.record(cursor));
+    return true;
   }
 }
 
@@ -86,7 +112,7 @@ export async function* readTextBatches(
   const { signal } = opts;
   const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const builder = new SampleBatchBuilder(opts.source, opts.batchSize);
-  const judge = new LineJudge(opts.source, opts.deadLetter, builder, parser);
+  const judge = new LineJudge(filePlace(opts.source), opts.deadLetter, builder, parser);
   const cursor = new LineCursor();
   for await (const item of lineItems(chunks, maxLineBytes)) {
     if (signal?.aborted) return;

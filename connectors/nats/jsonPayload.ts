@@ -1,10 +1,11 @@
 import type { DeadLetter } from '../../engine/deadLetter.js';
-import { IdRow, type SampleBatchBuilder } from '../../engine/telemetry/builder.js';
+import type { SampleBatchBuilder } from '../../engine/telemetry/builder.js';
 import { emptyRaw, rawFromObject, SampleRow, validateSample, type RawSample } from '../../engine/telemetry/validate.js';
 import { ByteStrings } from '../file/byteStrings.js';
 import { decode, LineCursor } from '../file/lines.js';
-import { appendScanned, ndjsonParser } from '../file/ndjson.js';
+import { NdjsonLines } from '../file/ndjson.js';
 import { ScannedSample, scanSample } from '../file/ndjsonScan.js';
+import type { LinePlace } from '../file/text.js';
 
 /** Where a message came from, for its batches' records and its dead letters. */
 export interface MessageOrigin {
@@ -23,10 +24,11 @@ export interface MessageOrigin {
 export class JsonPayloadReader {
   private readonly raw: RawSample = emptyRaw();
   private readonly row = new SampleRow();
-  private readonly cursor = new LineCursor();
-  private readonly strings = new ByteStrings();
-  private readonly scanned = new ScannedSample();
-  private readonly ids = new IdRow();
+  private lines: NdjsonLines | null = null;
+  private readonly place = new MessagePlace();
+  /** For telling a pretty-printed object from NDJSON: scanSample's scratch. */
+  private readonly probeStrings = new ByteStrings();
+  private readonly probe = new ScannedSample();
 
   constructor(private readonly deadLetter: DeadLetter) {}
 
@@ -43,7 +45,7 @@ export class JsonPayloadReader {
     }
     if (buf[first] === 91 /* [ */) return this.readArray(decode(buf, 0, buf.length), origin, builder, full);
     // A pretty-printed object is not NDJSON; one parse tells them apart (NDJSON fails at its second line).
-    if (buf[first] === 123 /* { */ && spansLines(buf, first) && scanSample(buf, 0, buf.length, this.strings, this.scanned) < 0) {
+    if (buf[first] === 123 /* { */ && spansLines(buf, first) && scanSample(buf, 0, buf.length, this.probeStrings, this.probe) < 0) {
       let whole: unknown;
       try {
         whole = JSON.parse(decode(buf, 0, buf.length));
@@ -60,46 +62,27 @@ export class JsonPayloadReader {
    * `scanSample` reads them, decoded and judged by `JSON.parse` and validation otherwise.
    */
   private readLines(buf: Buffer, origin: MessageOrigin, builder: SampleBatchBuilder, full: () => void): number {
-    const { cursor, raw, row, strings, scanned } = this;
-    const end = buf.length;
-    cursor.line = 0;
-    let appended = 0;
-    for (let at = 0; ;) {
+    const lines = this.linesFor(builder);
+    this.place.source = origin.subject;
+    this.place.seq = origin.seq;
+    lines.record = origin.seq;
+    lines.cursor.line = 0;
+    const before = lines.appended;
+    // A message's last rows may fill the builder: the caller cuts that batch, with the message in it.
+    for (let at = lines.take(buf, 0); at >= 0; at = lines.take(buf, at)) {
       if (builder.full) {
         full();
         // Between batches, where no entry is held: a table grown full starts over.
-        strings.trim();
+        lines.strings.trim();
       }
-      let stop = scanSample(buf, at, end, strings, scanned);
-      if (stop >= 0) {
-        cursor.line++;
-        appendScanned(scanned, strings, builder, this.ids, origin.seq);
-        appended++;
-      } else {
-        const nl = buf.indexOf(10, at);
-        stop = nl < 0 ? end : nl;
-        cursor.load(decode(buf, at, stop));
-        while (cursor.next()) {
-          const unreadable = ndjsonParser.parse(cursor, raw);
-          if (unreadable === 'skip') continue;
-          const invalid = unreadable === null ? validateSample(raw, row) : null;
-          if (unreadable !== null || invalid !== null) {
-            this.deadLetter.reject({
-              reason: (unreadable ?? invalid)!.reason, source: origin.subject, line: origin.seq,
-              field: invalid?.field, detail: `message ${origin.seq}, line ${cursor.line}: ${(unreadable ?? invalid)!.detail}`,
-              record: cursor.current(),
-            });
-            continue;
-          }
-          if (builder.full) full();
-          builder.append(row, origin.seq);
-          appended++;
-        }
-      }
-      if (stop >= end) break;
-      at = stop + 1;
     }
-    return appended;
+    return lines.appended - before;
+  }
+
+  /** The line reader of `builder` (the caller keeps one builder; a new one gets a new reader). */
+  private linesFor(builder: SampleBatchBuilder): NdjsonLines {
+    if (this.lines?.builder !== builder) this.lines = new NdjsonLines(builder, this.place, this.deadLetter);
+    return this.lines;
   }
 
   private readArray(text: string, origin: MessageOrigin, builder: SampleBatchBuilder, full: () => void): number {
@@ -144,6 +127,20 @@ export class JsonPayloadReader {
 
   private refuse(origin: MessageOrigin, reason: 'invalid_json', detail: string, record: string): void {
     this.deadLetter.reject({ reason, source: origin.subject, line: origin.seq, detail: `message ${origin.seq}: ${detail}`, record });
+  }
+}
+
+/** Where the lines of a message are: records of the message (its sequence), each dead letter naming its line. */
+class MessagePlace implements LinePlace {
+  source = '';
+  seq = 0;
+
+  record(): number {
+    return this.seq;
+  }
+
+  detail(cursor: LineCursor, detail: string): string {
+    return `message ${this.seq}, line ${cursor.line}: ${detail}`;
   }
 }
 
