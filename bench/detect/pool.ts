@@ -3,8 +3,11 @@
  * weighs every choice on: false alarms and leaks found per fleet, then precision, recall
  * and latency over each set, and with `--latency` where the latency goes (leaks whose
  * process restarted between the leak's start and its detection, and those whose did not).
+ * With `--why`, the report rule's judgements of leaking processes from the leak's start
+ * to its detection (or the end), counted by the first test each failed (Held in
+ * operators/detect/reportRule.ts), for the leaks found and those missed.
  *
- *   npm run build && node dist/bench/detect/pool.js [--set tuning|holdout|all] [--opts '{"growth_z":4.5}'] [--latency]
+ *   npm run build && node dist/bench/detect/pool.js [--set tuning|holdout|all] [--opts '{"growth_z":4.5}'] [--latency] [--why]
  *
  * Fleets are simulated once through the real rollup and cached (cache.ts); each set takes
  * 10-30 s of detection after that.
@@ -14,6 +17,7 @@ import { detect } from './detection.js';
 import { HOUR, type HourlyFleet } from './hourly.js';
 import { pct } from './score.js';
 import type { ProcessDetectOptions } from '../../operators/detect/process-detect.js';
+import { GrowthJudge, Held, Verdict } from '../../operators/detect/reportRule.js';
 
 /** The fleets of `npm run bench:accuracy`'s default and held-out scenarios, at level 2. */
 const SETS: Record<string, FleetSpec[]> = {
@@ -44,6 +48,32 @@ function restartedWithin(fleet: HourlyFleet, id: number, from: number, to: numbe
 
 interface Tally { falseAlarms: number; leaks: number; found: number; latency: number[] }
 
+const HELD_NAME = new Map<number, string>(Object.entries(Held).map(([name, code]) => [code, name]));
+
+/**
+ * Runs `run` with every judgement of the report rule passed to `seen`: the operator keeps
+ * its judge to itself, so the prototype's method is wrapped for the run (a bench tool's
+ * trace, never the engine's).
+ */
+function traced<T>(seen: (id: number, p: number, why: string) => void, run: () => T): T {
+  const judge = GrowthJudge.prototype.judge;
+  GrowthJudge.prototype.judge = function (this: GrowthJudge, ...args: Parameters<GrowthJudge['judge']>) {
+    const verdict = judge.apply(this, args);
+    seen(args[0], args[1], verdict === Verdict.report ? 'report' : verdict === Verdict.shared ? 'shared' : HELD_NAME.get(this.held)!);
+    return verdict;
+  };
+  try {
+    return run();
+  } finally {
+    GrowthJudge.prototype.judge = judge;
+  }
+}
+
+/** Counts per reason, as `reason n` sorted by count. */
+function counts(c: Map<string, number>): string {
+  return [...c].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
 const fixed = (v: number, d = 1) => (v === v ? v.toFixed(d) : '-');
 
 /** Found, recall and latency of a tally; with `perFleet`, false alarms and precision first. */
@@ -67,9 +97,17 @@ async function main(): Promise<void> {
     const restarted: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
     const withRestart: Tally = { falseAlarms: 0, leaks: 0, found: 0, latency: [] };
     const perFleet: string[] = [];
+    const whyFound = new Map<string, number>(), whyMissed = new Map<string, number>();
     for (const spec of specs) {
       const { key, fleet } = hourlyFleet(spec);
-      const d = detect(fleet, options);
+      const judged: { id: number; p: number; why: string }[] = [];
+      const d = process.argv.includes('--why') ? traced((id, p, why) => judged.push({ id, p, why }), () => detect(fleet, options)) : detect(fleet, options);
+      for (const { id, p, why } of judged) {
+        const start = fleet.leakStart[id]!, after = d.firstOpenAfterLeak[id]!, t = p * fleet.period;
+        if (!(t >= start) || t >= after) continue;
+        const into = after === after ? whyFound : whyMissed;
+        into.set(why, (into.get(why) ?? 0) + 1);
+      }
       let falseAlarms = 0, found = 0;
       for (let id = 0; id < fleet.series; id++) {
         const start = fleet.leakStart[id]!, first = d.firstOpen[id]!, after = d.firstOpenAfterLeak[id]!;
@@ -100,6 +138,10 @@ async function main(): Promise<void> {
       console.log(line('  leaks whose process did not restart before detection', steady));
       console.log(line('  leaks whose process restarted (at the start or later)', restarted));
       console.log(line('    of which starting with a restart', withRestart));
+    }
+    if (process.argv.includes('--why')) {
+      console.log(`  judgements of leaks before they were found, by the first test failed: ${counts(whyFound)}`);
+      console.log(`  judgements of leaks never found: ${counts(whyMissed)}`);
     }
   }
 }

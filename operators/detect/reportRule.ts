@@ -70,6 +70,19 @@ export interface ReportParams {
 export const Verdict = { notYet: 0, report: 1, shared: 2 } as const;
 export type VerdictCode = (typeof Verdict)[keyof typeof Verdict];
 
+/**
+ * Why a judgement did not report (GrowthJudge.held), by the first test it failed: too
+ * soon after the anchor, growth too small, not clear enough before min_duration, within
+ * the noise, not recent, gone from the latest hours, short of growth_z with earlier
+ * lifetimes pooled, peers grew too, or peers grew as an event does only with the
+ * host-mates restarted meanwhile counted.
+ * For tools that trace the rule (bench/detect/pool.ts --why); the operator does not read it.
+ */
+export const Held = {
+  none: 0, span: 1, small: 2, unclear: 3, noise: 4, stopped: 5, gone: 6, pooled: 7, peers: 8, restartedPeers: 9,
+} as const;
+export type HeldCode = (typeof Held)[keyof typeof Held];
+
 /** Share of values dropped at each end of a day's hour-pairs (4 of 24). */
 export const TRIM = 1 / 6;
 /** Day-noise samples (one every quarter cycle) before a series' own day noise is trusted. */
@@ -105,6 +118,8 @@ export class GrowthJudge {
   private readonly shared = { own: NaN, peers: NaN };
   /** Whether the last judgement found clear growth (scratch, not state: it is set by every judgement). */
   clear = false;
+  /** Why the last judgement did not report (Held.none when it did, or found growth shared). */
+  held: HeldCode = Held.none;
 
   constructor(
     private readonly rp: ReportParams, private readonly ring: PeriodRing,
@@ -161,9 +176,10 @@ export class GrowthJudge {
     const a = Math.max(from, p - rp.growthPoints + 1);
     const ahead = p - a + 1 - d;
     this.clear = false;
+    this.held = Held.none;
     // Before min_duration, only clear growth may be reported: such a judgement is no lifetime's evidence either way.
     const early = p - from < rp.minSpan || ahead < Math.max(1, d >> 2);
-    if (early && (p - from < rp.clearSpan || ahead < 1 || rp.clearGrowth === Infinity)) return Verdict.notYet;
+    if (early && (p - from < rp.clearSpan || ahead < 1 || rp.clearGrowth === Infinity)) return this.hold(Held.span);
     const head = ring.mean(id, a, a + d - 1);
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
@@ -173,9 +189,9 @@ export class GrowthJudge {
     if (!early) lives.note(id, 0);
     // Untrimmed means bound the trimmed pairs cheaply: most series stop here.
     const quick = (ring.mean(id, p - pairs + 1, p) - ring.mean(id, p - pairs + 1 - lag, p - lag)) * scale;
-    if (!(quick >= 0.5 * rp.minGrowth * head)) return Verdict.notYet;
+    if (!(quick >= 0.5 * rp.minGrowth * head)) return this.hold(Held.small);
     const growth = ring.pairedChange(id, p - pairs + 1, p, lag, TRIM, sc) * scale;
-    if (!(growth >= rp.minGrowth * head && growth >= rp.minGrowthBytes)) return Verdict.notYet;
+    if (!(growth >= rp.minGrowth * head && growth >= rp.minGrowthBytes)) return this.hold(Held.small);
     // The noise of a difference of daily levels (sqrt 2 sigma of a level; second differences have sqrt 6),
     // scaled down when fewer than a cycle of pairs differ; never below what white noise would give.
     const own = this.dayNoiseN[id]! >= DAY_NOISE_MIN ? this.dayNoise[id]!
@@ -183,37 +199,42 @@ export class GrowthJudge {
     const sigma = Math.max(sigmaStep * Math.sqrt(2 / d), own / Math.sqrt(3)) * Math.sqrt(pairs / d);
     const z = growth / sigma;
     this.clear = z >= rp.clearGrowth * rp.growthZ && growth >= rp.clearGrowth * rp.minGrowth * head;
-    if (early && !this.clear) return Verdict.notYet;
+    if (early && !this.clear) return this.hold(Held.unclear);
     // Short of growth_z, growth may still count when earlier lifetimes showed it too (lifetimeEvidence.ts).
     const alone = z >= rp.growthZ;
     if (!alone && !(z >= lives.zMin)) {
       lives.note(id, z);
-      return Verdict.notYet;
+      return this.hold(Held.noise);
     }
     const recentPairs = ahead < d ? Math.ceil(ahead / 2) : d;
     const recentLag = ahead < d ? d : d * Math.max(1, Math.floor(lag / (2 * d)));
     const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
     const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
-    if (!(recent >= rp.recentShare * expected)) return Verdict.notYet;
+    if (!(recent >= rp.recentShare * expected)) return this.hold(Held.stopped);
     if (rp.latestShare > 0) {
       const k = Math.min(rp.latestPoints, pairs);
       const latest = ring.pairedChange(id, p - k + 1, p, lag, TRIM, sc) * scale;
-      if (!(latest >= rp.latestShare * growth)) return Verdict.notYet;
+      if (!(latest >= rp.latestShare * growth)) return this.hold(Held.gone);
     }
     const shift = Math.min(d, Math.ceil(ahead / 2));
     // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
     lives.note(id, z, p, shift);
-    if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return Verdict.notYet;
+    if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return this.hold(Held.pooled);
     if (!(rp.peerShare > 0)) return Verdict.report;
     const shared = this.sharedGrowth(id, p, shift);
     if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
     // Peers that grew for real make it an event (the interval starts after it); peers that only
     // drifted a little hold the report back without throwing the interval away.
-    if (!(alone && shared.peers >= PEER_EVENT)) return Verdict.notYet;
+    if (!(alone && shared.peers >= PEER_EVENT)) return this.hold(Held.peers);
     // An event throws away the growth so far, so it must be the host's and not a few host-mates'
     // own restarts: host-mates restarted within the compared days (their warm-up is theirs) are left out.
     const settled = this.sharedGrowth(id, p, shift, true);
-    return settled.peers >= PEER_EVENT && settled.peers >= rp.peerShare * settled.own ? Verdict.shared : Verdict.notYet;
+    return settled.peers >= PEER_EVENT && settled.peers >= rp.peerShare * settled.own ? Verdict.shared : this.hold(Held.restartedPeers);
+  }
+
+  private hold(why: HeldCode): VerdictCode {
+    this.held = why;
+    return Verdict.notYet;
   }
 
   /**

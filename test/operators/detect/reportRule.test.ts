@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LifetimeEvidence } from '../../../operators/detect/lifetimeEvidence.js';
 import { PeerIndex } from '../../../operators/detect/peerGrowth.js';
 import { PeriodRing } from '../../../operators/detect/periodRing.js';
-import { GrowthJudge, Verdict, type ReportParams } from '../../../operators/detect/reportRule.js';
+import { GrowthJudge, Held, Verdict, type ReportParams } from '../../../operators/detect/reportRule.js';
 import { IntervalState } from '../../../operators/detect/suspiciousInterval.js';
 import { gauss } from './fleet.js';
 
@@ -45,6 +45,23 @@ describe('report rule', () => {
     const growing = setup(1, 120, (_, p) => 1000 + 5 * p);
     expect(growing.judge(0, 119, 119 - 29, 0, 1)).toBe(Verdict.notYet);
     expect(growing.judge(0, 119, 119 - 30, 0, 1)).toBe(Verdict.report);
+  });
+
+  it('says which test held a judgement back', () => {
+    const growing = setup(1, 120, (_, p) => 1000 + 5 * p);
+    expect(growing.judge(0, 119, 119 - 29, 0, 1)).toBe(Verdict.notYet);
+    expect(growing.held).toBe(Held.span);
+    expect(growing.judge(0, 119, 119 - 30, 0, 1)).toBe(Verdict.report);
+    expect(growing.held).toBe(Held.none);
+    const flat = setup(1, 120, (_, p) => cycle(p));
+    expect(flat.judge(0, 119, 0, 0, 5)).toBe(Verdict.notYet);
+    expect(flat.held).toBe(Held.small);
+    // 3%/day under a day noise of 6%: large enough, within the noise.
+    const noisy = setup(1, 120, (_, p) => 1000 + (30 * p) / 24);
+    noisy.dayNoise[0] = 60;
+    noisy.dayNoiseN[0] = 8;
+    expect(noisy.judge(0, 119, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(noisy.held).toBe(Held.noise);
   });
 
   it('does not report what is left of a warm-up once the warm-up hours are skipped', () => {
