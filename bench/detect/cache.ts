@@ -34,7 +34,6 @@ export function loadHourly(key: string): HourlyFleet | null {
   };
 }
 
-
 /** A simulated fleet as level2.js and pool.js name it. */
 export interface FleetSpec {
   hosts: number;

@@ -101,7 +101,11 @@ async function main(): Promise<void> {
     for (const spec of specs) {
       const { key, fleet } = hourlyFleet(spec);
       const judged: { id: number; p: number; why: string }[] = [];
-      const d = process.argv.includes('--why') ? traced((id, p, why) => judged.push({ id, p, why }), () => detect(fleet, options)) : detect(fleet, options);
+      // Only the leaking series' judgements are kept: a fleet judges millions.
+      const seen = (id: number, p: number, why: string) => {
+        if (fleet.leakStart[id] === fleet.leakStart[id]) judged.push({ id, p, why });
+      };
+      const d = process.argv.includes('--why') ? traced(seen, () => detect(fleet, options)) : detect(fleet, options);
       for (const { id, p, why } of judged) {
         const start = fleet.leakStart[id]!, after = d.firstOpenAfterLeak[id]!, t = p * fleet.period;
         if (!(t >= start) || t >= after) continue;
