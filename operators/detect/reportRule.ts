@@ -217,6 +217,14 @@ export class GrowthJudge {
       if (!(latest >= rp.latestShare * growth)) return this.hold(Held.gone);
     }
     const shift = Math.min(d, Math.ceil(ahead / 2));
+    // The peers are asked about the last day against the one `shift` before it, so the process must
+    // have grown there itself, by recent_share of its pace over the span: a step days old (a host's
+    // shift that its host-mates took then) is still in the span's growth but in no window they are
+    // asked about.
+    if (rp.recentShare > 0) {
+      const now = stitchedGrowth(ring, id, p, d, shift, 0, 0);
+      if (!(now > rp.recentShare * (growth / head) * (shift / (ahead < d ? ahead : lag)))) return this.hold(Held.stopped);
+    }
     // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
     lives.note(id, z, p, shift);
     if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return this.hold(Held.pooled);

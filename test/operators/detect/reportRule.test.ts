@@ -47,6 +47,18 @@ describe('report rule', () => {
     expect(growing.judge(0, 119, 119 - 30, 0, 1)).toBe(Verdict.report);
   });
 
+  it('does not report growth that stopped before the last day the peers are asked about', () => {
+    // A 5% step at p = 100 (a host's shift that its host-mates took then, so the anchor stayed),
+    // flat since; judged at p = 160 over five days, the step is in the growth and in its later half.
+    const rp = { ...RP, growthPoints: 168 };
+    const stepped = setup(3, 168, (i, p) => cycle(p) + (i === 0 && p >= 100 ? 50 : 0), rp);
+    expect(stepped.judge(0, 160, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(stepped.held).toBe(Held.stopped);
+    // A leak of the same size that keeps growing is reported.
+    const leaking = setup(3, 168, (i, p) => cycle(p) + (i === 0 && p >= 100 ? (50 * (p - 100)) / 60 : 0), rp);
+    expect(leaking.judge(0, 160, 0, 0, 1)).toBe(Verdict.report);
+  });
+
   it('says which test held a judgement back', () => {
     const growing = setup(1, 120, (_, p) => 1000 + 5 * p);
     expect(growing.judge(0, 119, 119 - 29, 0, 1)).toBe(Verdict.notYet);
