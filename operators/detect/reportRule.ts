@@ -26,7 +26,7 @@ import { ABS_TO_SIGMA, type IntervalState } from './suspiciousInterval.js';
  *   before a week of them, the relative day noise typical of its component);
  * - recent growth, over the later half of the span, must be `recentShare` of what steady
  *   growth would have added then: a warm-up (fast, then flat) and a step that is over
- *   fail it;
+ *   fail it; so must its growth over the last day the peers are compared over;
  * - the latest `latestPoints` hour-pairs must still show `latestShare` of the growth: a
  *   drained buffer or a bump that has passed lifts a day's mean for a day after it, a
  *   leak keeps its latest hours up;
@@ -221,22 +221,20 @@ export class GrowthJudge {
     // have grown there itself, by recent_share of its pace over the span: a step days old (a host's
     // shift that its host-mates took then) is still in the span's growth but in no window they are
     // asked about.
-    if (rp.recentShare > 0) {
-      const now = stitchedGrowth(ring, id, p, d, shift, 0, 0);
-      if (!(now > rp.recentShare * (growth / head) * (shift / (ahead < d ? ahead : lag)))) return this.hold(Held.stopped);
-    }
+    const now = stitchedGrowth(ring, id, p, d, shift, 0, 0);
+    if (rp.recentShare > 0 && !(now > rp.recentShare * (growth / head) * (shift / (ahead < d ? ahead : lag)))) return this.hold(Held.stopped);
     // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
     lives.note(id, z, p, shift);
     if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return this.hold(Held.pooled);
     if (!(rp.peerShare > 0)) return Verdict.report;
-    const shared = this.sharedGrowth(id, p, shift);
+    const shared = this.sharedGrowth(id, p, shift, false, now);
     if (!(shared.peers >= rp.peerShare * shared.own)) return Verdict.report;
     // Peers that grew for real make it an event (the interval starts after it); peers that only
     // drifted a little hold the report back without throwing the interval away.
     if (!(alone && shared.peers >= PEER_EVENT)) return this.hold(Held.peers);
     // An event throws away the growth so far, so it must be the host's and not a few host-mates'
     // own restarts: host-mates restarted within the compared days (their warm-up is theirs) are left out.
-    const settled = this.sharedGrowth(id, p, shift, true);
+    const settled = this.sharedGrowth(id, p, shift, true, now);
     return settled.peers >= PEER_EVENT && settled.peers >= rp.peerShare * settled.own ? Verdict.shared : this.hold(Held.restartedPeers);
   }
 
@@ -290,11 +288,14 @@ export class GrowthJudge {
    * like growing, which errs towards silence. With `settledHost`, host-mates restarted
    * since the earlier day began are left out altogether (the group's peers are not:
    * a rollout restarts many of them, and a cluster's buffers fill all the same).
+   * `own` is the series' growth over those windows, when the caller has it already.
    */
-  private sharedGrowth(id: number, p: number, shift: number, settledHost = false): { own: number; peers: number } {
+  private sharedGrowth(
+    id: number, p: number, shift: number, settledHost = false, own = stitchedGrowth(this.ring, id, p, this.rp.cycle, shift, 0, 0),
+  ): { own: number; peers: number } {
     const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring;
     const out = this.shared;
-    out.own = stitchedGrowth(ring, id, p, d, shift, 0, 0);
+    out.own = own;
     out.peers = NaN;
     if (!(out.own > 0)) return out;
     const growth = (q: number) => {
