@@ -22,7 +22,8 @@ afterAll(async () => {
     browser.kill('SIGKILL');
     await gone;
   }
-  rmSync(dir, { recursive: true, force: true });
+  // Chromium's helper processes may still write to the profile for a moment after the browser exits.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** Starts Chromium on the page and resolves with the DevTools port it chose. */
