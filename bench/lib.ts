@@ -35,8 +35,6 @@ export interface RowResult {
   iterations: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 /**
  * Runs tasks with tinybench and reports each one's median time (wall, and CPU of the
  * main thread and of the whole process), samples/s, and its ratio to its ceiling task
@@ -128,6 +126,17 @@ export function saveResults(suite: string, results: unknown): string {
   const path = join(dir, `${suite}.json`);
   writeFileSync(path, JSON.stringify({ suite, at: new Date().toISOString(), node: process.version, results }, null, 2) + '\n');
   return path;
+}
+
+/** `--name value` from argv as text, or undefined when absent. */
+export function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
+}
+
+/** The median of `values` (the upper middle one of an even count; any order, not modified), NaN when empty. */
+export function median(values: readonly number[]): number {
+  return values.length === 0 ? NaN : [...values].sort((a, b) => a - b)[values.length >> 1]!;
 }
 
 /** `--name value` from argv, or a default. */

@@ -17,18 +17,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { mainThreadRunMs } from './cpu.js';
-import { flag } from './lib.js';
+import { flag, median, option } from './lib.js';
 
 interface Build {
   name: string;
   root: string;
   replay: (file: string, pipeline: string) => Promise<number>;
   cpu: number[];
-}
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
 async function load(name: string, root: string): Promise<Build> {
@@ -46,16 +41,11 @@ async function load(name: string, root: string): Promise<Build> {
   return { name, root, replay, cpu: [] };
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
 async function main(): Promise<void> {
-  const base = arg('base');
+  const base = option('base');
   const file = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--')).pop();
   if (!base || !file) throw new Error('usage: replayCompare.js --base OTHER_CHECKOUT FILE [--pipeline resin.yaml] [--rounds 9]');
-  const pipeline = arg('pipeline') ?? 'resin.yaml';
+  const pipeline = option('pipeline') ?? 'resin.yaml';
   const rounds = flag('rounds', 9);
   const builds = [await load('base', resolve(base)), await load('this', PACKAGE_ROOT)];
   let samples = -1;

@@ -19,13 +19,9 @@ import { replayEdit } from '../../engine/cli/replay.js';
 import { runSession } from '../../engine/cli/session.js';
 import { silentLogger } from '../../engine/log.js';
 import { ProcessDetector } from '../../operators/detect/process-detect.js';
+import { median, option } from '../lib.js';
 import { loadHourly } from './cache.js';
 import { catalogOf } from './hourly.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
 
 /** The rollups of a cached fleet, one batch per hour, as detection.ts feeds them. */
 function fleetBatches(key: string, hours: number): { batches: RollupBatch[]; catalog: SeriesCatalog } {
@@ -101,11 +97,11 @@ function run(b: Build, batches: RollupBatch[], saved: unknown): { detect: number
 }
 
 async function main(): Promise<void> {
-  const base = arg('base', '');
+  const base = option('base');
   if (!base) throw new Error('--base must name the dist/ of the build to compare with');
-  const replay = arg('replay', '');
-  const rounds = Number(arg('rounds', '9'));
-  const { batches, catalog } = replay ? await replayBatches(replay) : fleetBatches(arg('fleet', 'h300-d21-s1-c6'), Number(arg('hours', 'Infinity')));
+  const replay = option('replay');
+  const rounds = Number(option('rounds') ?? 9);
+  const { batches, catalog } = replay ? await replayBatches(replay) : fleetBatches(option('fleet') ?? 'h300-d21-s1-c6', Number(option('hours') ?? Infinity));
   const saved = deserialize(serialize(catalog.checkpoint()));
   const points = batches.reduce((n, b) => n + b.length, 0);
   const builds: Record<string, Build> = { base: await load(resolve(base)), this: await load(resolve(import.meta.dirname, '../..')) };
@@ -120,7 +116,6 @@ async function main(): Promise<void> {
       if (outputs[name] !== res.output) throw new Error(`${name}: a second run gave other output`);
     }
   }
-  const median = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1]!;
   console.log(`${batches.length} periods, ${points} points, ${catalog.size} series; ${rounds} rounds`);
   console.log(`same alerts and bucket counts: ${outputs.base === outputs.this}`);
   for (const task of ['detect', 'count'] as const) {

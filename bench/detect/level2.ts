@@ -9,6 +9,7 @@
  * Samples go through the real rollup operator; the hourly means are cached under
  * $TMPDIR/resin-level2/ so that trying detection options does not simulate again.
  */
+import { option } from '../lib.js';
 import { hourlyFleet } from './cache.js';
 import { baseline, detect } from './detection.js';
 import { HOUR } from './hourly.js';
@@ -18,19 +19,15 @@ import { mannKendall } from '../baselines/mannKendall.js';
 import { predictLinear } from '../baselines/predictLinear.js';
 import { staticThreshold } from '../baselines/staticThreshold.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
-
 async function main(): Promise<void> {
-  const hosts = Number(arg('hosts', '2000'));
-  const days = Number(arg('days', '21'));
-  const seed = Number(arg('seed', '1'));
-  const components = Number(arg('components', '12'));
-  const options = JSON.parse(arg('opts', '{}')) as Partial<ProcessDetectOptions>;
-  const leakFraction = process.argv.includes('--leak-fraction') ? Number(arg('leak-fraction', '0')) : undefined;
-  const interval = process.argv.includes('--interval') ? arg('interval', '5m') : undefined;
+  const hosts = Number(option('hosts') ?? 2000);
+  const days = Number(option('days') ?? 21);
+  const seed = Number(option('seed') ?? 1);
+  const components = Number(option('components') ?? 12);
+  const options = JSON.parse(option('opts') ?? '{}') as Partial<ProcessDetectOptions>;
+  const fraction = option('leak-fraction');
+  const leakFraction = fraction === undefined ? undefined : Number(fraction);
+  const interval = option('interval');
   const { key, fleet } = hourlyFleet({ hosts, days, seed, components, leakFraction, interval });
   const d = detect(fleet, options);
   const s = score(fleet, d.firstOpen, d.firstOpenAfterLeak);
@@ -84,7 +81,7 @@ async function main(): Promise<void> {
     for (const k of seen.size ? seen : ['none']) kinds[k] = (kinds[k] ?? 0) + 1;
   }
   if (!json) console.log(`false alarms preceded (3 days) by: ${JSON.stringify(kinds)}`);
-  const examples = Number(arg('examples', '0'));
+  const examples = Number(option('examples') ?? 0);
   if (examples > 0) {
     const shown: string[] = [];
     for (let id = 0; id < fleet.series && shown.length < examples; id++) {
@@ -97,7 +94,7 @@ async function main(): Promise<void> {
     }
     console.log(shown.join('\n'));
   }
-  const limit = Number(arg('baselines', '0'));
+  const limit = Number(option('baselines') ?? 0);
   if (limit > 0) {
     for (const [name, fn] of [['static 1.5x', staticThreshold], ['predict_linear', predictLinear], ['mann-kendall', mannKendall]] as const) {
       const t = performance.now();

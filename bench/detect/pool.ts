@@ -12,10 +12,11 @@
  * Fleets are simulated once through the real rollup and cached (cache.ts); each set takes
  * 10-30 s of detection after that.
  */
+import { option } from '../lib.js';
 import { hourlyFleet, type FleetSpec } from './cache.js';
 import { detect } from './detection.js';
 import { HOUR, type HourlyFleet } from './hourly.js';
-import { pct } from './score.js';
+import { pct, score } from './score.js';
 import type { ProcessDetectOptions } from '../../operators/detect/process-detect.js';
 import { GrowthJudge, Held, Verdict } from '../../operators/detect/reportRule.js';
 
@@ -34,11 +35,6 @@ const SETS: Record<string, FleetSpec[]> = {
     { hosts: 200, days: 14, seed: 13, components: 6, leakFraction: 0.1 },
   ],
 };
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback;
-}
 
 /** Whether series `id` restarted in an hour of [from, to] (hour indexes of the fleet). */
 function restartedWithin(fleet: HourlyFleet, id: number, from: number, to: number): boolean {
@@ -86,8 +82,8 @@ function line(name: string, t: Tally, perFleet?: string): string {
 }
 
 async function main(): Promise<void> {
-  const set = arg('set', 'all');
-  const options = JSON.parse(arg('opts', '{}')) as Partial<ProcessDetectOptions>;
+  const set = option('set') ?? 'all';
+  const options = JSON.parse(option('opts') ?? '{}') as Partial<ProcessDetectOptions>;
   const names = set === 'all' ? Object.keys(SETS) : [set];
   for (const name of names) {
     const specs = SETS[name];
@@ -112,14 +108,11 @@ async function main(): Promise<void> {
         const into = after === after ? whyFound : whyMissed;
         into.set(why, (into.get(why) ?? 0) + 1);
       }
-      let falseAlarms = 0, found = 0;
+      // False alarms and leaks found as level2.js scores them (score.ts); the loop below splits the leaks.
+      const { falseSeries, detected } = score(fleet, d.firstOpen, d.firstOpenAfterLeak);
       for (let id = 0; id < fleet.series; id++) {
-        const start = fleet.leakStart[id]!, first = d.firstOpen[id]!, after = d.firstOpenAfterLeak[id]!;
-        if (start !== start) {
-          if (first === first) falseAlarms++;
-          continue;
-        }
-        if (first < start) falseAlarms++;
+        const start = fleet.leakStart[id]!, after = d.firstOpenAfterLeak[id]!;
+        if (start !== start) continue;
         // Restarted: any restart from the leak's start to its detection (or the end of the fleet).
         const from = Math.floor((start - fleet.startMs) / HOUR), to = after === after ? Math.floor((after - fleet.startMs) / HOUR) : fleet.hours - 1;
         const groups = [all, restartedWithin(fleet, id, from, to) ? restarted : steady];
@@ -132,10 +125,9 @@ async function main(): Promise<void> {
             g.latency.push((after - start) / HOUR);
           }
         }
-        if (after === after) found++;
       }
-      all.falseAlarms += falseAlarms;
-      perFleet.push(`${key} ${falseAlarms}/${found}`);
+      all.falseAlarms += falseSeries;
+      perFleet.push(`${key} ${falseSeries}/${detected}`);
     }
     console.log(line(name, all, perFleet.join(', ')));
     if (process.argv.includes('--latency')) {
