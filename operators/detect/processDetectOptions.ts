@@ -31,7 +31,10 @@ export interface ProcessDetectOptions {
   min_growth_mb: number;
   /** Least growth reported, in sigmas of the day-to-day noise of the process. */
   growth_z: number;
-  /** Growth in the later half of the span must be at least this share of what steady growth would add. */
+  /**
+   * Growth in the later half of the span, and over the last day the peers are compared
+   * on, must be at least this share of what steady growth would add.
+   */
   recent_share: number;
   /** The latest hour-pairs (this long) must still show `latest_share` of the growth: a drained buffer does not. */
   latest: string | number;

@@ -184,6 +184,8 @@ export class GrowthJudge {
     const lag = ahead < d ? d : d * Math.floor(ahead / d);
     const pairs = ahead < d ? ahead : d;
     const scale = ahead < d ? ahead / d : 1;
+    // Periods the growth spans: steady growth gives rate x span.
+    const span = ahead < d ? ahead : lag;
     const lives = this.lives;
     // From here on the lifetime's evidence learns what each judgement showed (0: no growth of its own).
     if (!early) lives.note(id, 0);
@@ -209,7 +211,7 @@ export class GrowthJudge {
     const recentPairs = ahead < d ? Math.ceil(ahead / 2) : d;
     const recentLag = ahead < d ? d : d * Math.max(1, Math.floor(lag / (2 * d)));
     const recent = ring.pairedChange(id, p - recentPairs + 1, p, recentLag, TRIM, sc) * (recentPairs / d);
-    const expected = growth * (ahead < d ? recentPairs / ahead : recentLag / lag);
+    const expected = growth * (ahead < d ? recentPairs : recentLag) / span;
     if (!(recent >= rp.recentShare * expected)) return this.hold(Held.stopped);
     if (rp.latestShare > 0) {
       const k = Math.min(rp.latestPoints, pairs);
@@ -222,7 +224,7 @@ export class GrowthJudge {
     // shift that its host-mates took then) is still in the span's growth but in no window they are
     // asked about.
     const now = stitchedGrowth(ring, id, p, d, shift, 0, 0);
-    if (rp.recentShare > 0 && !(now > rp.recentShare * (growth / head) * (shift / (ahead < d ? ahead : lag)))) return this.hold(Held.stopped);
+    if (rp.recentShare > 0 && !(now > rp.recentShare * (growth / head) * (shift / span))) return this.hold(Held.stopped);
     // The peers are asked about a lifetime's last judgement when it ends (endLifetime), and here only before a report.
     lives.note(id, z, p, shift);
     if (!alone && !(lives.pooled(id, z) >= rp.growthZ)) return this.hold(Held.pooled);

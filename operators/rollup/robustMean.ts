@@ -62,7 +62,6 @@ const EXACT = 2 ** 53;
  * rest (the common case) takes it.
  */
 export function keepsAll(values: Float64Array, from: number, n: number, rule: OutlierRule, extra: number): boolean {
-  if (n < rule.minSamples || !(Math.floor(extra) === extra)) return false;
   let lo = Infinity, hi = -Infinity, whole = true;
   for (let i = from, e = from + n; i < e; i++) {
     const v = values[i]!;
