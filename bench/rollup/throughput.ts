@@ -36,7 +36,7 @@ import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import type { SampleBatch } from '../../engine/telemetry/schema.js';
 import { SeriesCatalog } from '../../engine/telemetry/series.js';
 import { Periods } from '../../operators/rollup/periods.js';
-import { rollup, ROLLUP_DEFAULTS } from '../../operators/rollup/rollup.js';
+import { periodsConfig, rollup, ROLLUP_DEFAULTS } from '../../operators/rollup/rollup.js';
 import { HostActivity } from '../../engine/hostActivity.js';
 
 const MIN = 60_000;
@@ -161,11 +161,7 @@ export function rollupCeiling(batches: readonly SampleBatch[], ids: readonly Int
 
 /** Median ms of summarising one full hour of `series` series (Periods.snapshot, repeated on the same state). */
 function closeOnce(series: number, rounds: number): number {
-  const o = ROLLUP_DEFAULTS.outliers;
-  const periods = new Periods({
-    period: HOUR, slots: ROLLUP_DEFAULTS.open_periods, keep: o.values,
-    rule: { threshold: o.threshold, minSpread: o.min_spread, minSamples: o.min_samples },
-  });
+  const periods = new Periods(periodsConfig(HOUR, ROLLUP_DEFAULTS));
   const n = series * 12;
   const cols = {
     length: n, series: new Int32Array(n), ts: new Float64Array(n), rss: new Float64Array(n), pid: new Int32Array(n), pidValid: null,

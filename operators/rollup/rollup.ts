@@ -5,7 +5,7 @@ import type { NodeContext, OperatorInstance, OperatorSpec } from '../../engine/s
 import type { Checkpointable } from '../../engine/state.js';
 import type { RollupBatch } from '../../engine/telemetry/rollup.js';
 import { floatColumn, pidColumn, rowObject, validity, type SampleBatch } from '../../engine/telemetry/schema.js';
-import { Periods, type PeriodsListener } from './periods.js';
+import { Periods, type PeriodsConfig, type PeriodsListener } from './periods.js';
 
 export interface RollupOptions {
   /** Length of a rollup period (RESIN: one hour). */
@@ -23,6 +23,15 @@ export interface RollupOptions {
     min_spread: number;
     /** Periods with fewer samples keep them all. */
     min_samples: number;
+  };
+}
+
+/** What the open periods are given of the node's options (`period` in ms, already checked). */
+export function periodsConfig(period: number, o: Pick<RollupOptions, 'open_periods' | 'outliers'>): PeriodsConfig {
+  const out = o.outliers;
+  return {
+    period, slots: o.open_periods, keep: out.values,
+    rule: { threshold: out.threshold, minSpread: out.min_spread, minSamples: out.min_samples },
   };
 }
 
@@ -68,10 +77,7 @@ export function rollup(options: Partial<RollupOptions>, ctx: NodeContext): Opera
     throw new RangeError(`"outliers.min_samples" must be an integer >= 1, got ${out.min_samples}`);
   }
 
-  const periods = new Periods({
-    period, slots: o.open_periods, keep: out.values,
-    rule: { threshold: out.threshold, minSpread: out.min_spread, minSamples: out.min_samples },
-  });
+  const periods = new Periods(periodsConfig(period, o));
   // Expiry deletes whole periods; doing it about daily (for 35 days) keeps it off the per-period path.
   const expireStep = Math.max(period, retention / 35);
   const closedCounter = ctx.metrics.counter('periods_closed', { node: ctx.id });
