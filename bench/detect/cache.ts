@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { simulate, type HourlyFleet } from './hourly.js';
+import { simulate, type HourlyFleet, type SimulatedFleet } from './hourly.js';
 
 /** Hourly means are cached under $TMPDIR/resin-level2/<key> so that trying detection options does not simulate again. */
 function cachePath(key: string): string {
@@ -35,14 +35,7 @@ export function loadHourly(key: string): HourlyFleet | null {
 }
 
 /** A simulated fleet as level2.js and pool.js name it. */
-export interface FleetSpec {
-  hosts: number;
-  days: number;
-  seed: number;
-  components: number;
-  leakFraction?: number;
-  interval?: string;
-}
+export type FleetSpec = SimulatedFleet & { components: number };
 
 export function fleetKey(f: FleetSpec): string {
   return `h${f.hosts}-d${f.days}-s${f.seed}-c${f.components}${f.leakFraction === undefined ? '' : `-l${f.leakFraction}`}${f.interval === undefined ? '' : `-i${f.interval}`}`;

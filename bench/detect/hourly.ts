@@ -52,11 +52,18 @@ export function context(catalog: SeriesCatalog): NodeContext {
     catalog, store: nullStore, signal: new AbortController().signal, hosts: new HostActivity(),
   };
 }
-export function simulate(opts: { hosts: number; days: number; seed: number; components?: number; leakFraction?: number; interval?: string }): { fleet: HourlyFleet; catalog: SeriesCatalog } {
-  const sim = new FleetSimulator({
+export interface SimulatedFleet { hosts: number; days: number; seed: number; components?: number; leakFraction?: number; interval?: string }
+
+/** The simulator of a fleet as the detection benches name it (its plan holds the leaks' segments). */
+export function simulatorOf(opts: SimulatedFleet): FleetSimulator {
+  return new FleetSimulator({
     hosts: opts.hosts, days: opts.days, seed: opts.seed, components: opts.components ?? 12,
     ...(opts.leakFraction === undefined ? {} : { leak_fraction: opts.leakFraction }), ...(opts.interval === undefined ? {} : { interval: opts.interval }),
   });
+}
+
+export function simulate(opts: SimulatedFleet): { fleet: HourlyFleet; catalog: SeriesCatalog } {
+  const sim = simulatorOf(opts);
   const catalog = new SeriesCatalog();
   const ctx = context(catalog);
   const period = HOUR;

@@ -21,7 +21,7 @@ import type { ProcessDetectOptions } from '../../operators/detect/process-detect
 import { GrowthJudge, Held, Verdict } from '../../operators/detect/reportRule.js';
 
 /** The fleets of `npm run bench:accuracy`'s default and held-out scenarios, at level 2. */
-const SETS: Record<string, FleetSpec[]> = {
+export const SETS: Record<string, FleetSpec[]> = {
   tuning: [
     { hosts: 300, days: 21, seed: 1, components: 6 },
     { hosts: 300, days: 21, seed: 2, components: 6 },
