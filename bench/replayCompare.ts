@@ -19,14 +19,15 @@ import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { mainThreadRunMs } from './cpu.js';
 import { flag, median, option } from './lib.js';
 
-interface Build {
+export interface Build {
   name: string;
   root: string;
   replay: (file: string, pipeline: string) => Promise<number>;
   cpu: number[];
 }
 
-async function load(name: string, root: string): Promise<Build> {
+/** A build's replay: `root` is a checkout whose dist/ is built. */
+export async function load(name: string, root: string): Promise<Build> {
   const at = (path: string) => import(pathToFileURL(join(root, 'dist', path)).href);
   const { replayEdit } = await at('engine/cli/replay.js');
   const { runSession } = await at('engine/cli/session.js');
