@@ -3,11 +3,12 @@
  * machine's load falls on both alike: what a change did to the pipeline end to end,
  * where the replay benchmark's run-to-run spread is larger than the change.
  *
- *   npm run build && node dist/bench/replayCompare.js --base OTHER_CHECKOUT FILE
+ *   npm run build && node dist/bench/replayCompare.js --base OTHER_CHECKOUT [FILE]
  *     [--pipeline resin.yaml] [--rounds 9]
  *
  * `--base` is another checkout, built (its dist/ and pipelines/ are used); FILE any
- * telemetry file `resin replay` reads. `--pipeline` names a file of each checkout's
+ * telemetry file `resin replay` reads, or none to run the pipeline's own source (a
+ * simulator, whose samples include late ones and duplicates). `--pipeline` names a file of each checkout's
  * pipelines/, or is a path to one definition both builds run (bench/pipelines/ has
  * pipelines that time one operator). Prints the median main-thread CPU time of each
  * build's replays (the first round dropped: module loading) and their ratio.
@@ -22,7 +23,8 @@ import { flag, median, option } from './lib.js';
 export interface Build {
   name: string;
   root: string;
-  replay: (file: string, pipeline: string) => Promise<number>;
+  /** Runs `pipeline` over `file`, or over its own source when `file` is undefined; the samples read. */
+  replay: (file: string | undefined, pipeline: string) => Promise<number>;
   cpu: number[];
 }
 
@@ -32,9 +34,10 @@ export async function load(name: string, root: string): Promise<Build> {
   const { replayEdit } = await at('engine/cli/replay.js');
   const { runSession } = await at('engine/cli/session.js');
   const { silentLogger } = await at('engine/log.js');
-  const replay = async (file: string, pipeline: string): Promise<number> => {
+  const replay = async (file: string | undefined, pipeline: string): Promise<number> => {
     const r = await runSession({
-      pipeline: pipeline.includes('/') ? resolve(pipeline) : join(root, 'pipelines', pipeline), edit: replayEdit(file, {}), deadLetter: join(tmpdir(), `resin-compare-${name}-rejected.ndjson`),
+      pipeline: pipeline.includes('/') ? resolve(pipeline) : join(root, 'pipelines', pipeline),
+      edit: file === undefined ? undefined : replayEdit(file, {}), deadLetter: join(tmpdir(), `resin-compare-${name}-rejected.ndjson`),
       log: silentLogger, checkpointEvery: 0,
     });
     return r.samplesRead as number;
@@ -45,7 +48,7 @@ export async function load(name: string, root: string): Promise<Build> {
 async function main(): Promise<void> {
   const base = option('base');
   const file = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--')).pop();
-  if (!base || !file) throw new Error('usage: replayCompare.js --base OTHER_CHECKOUT FILE [--pipeline resin.yaml] [--rounds 9]');
+  if (!base) throw new Error('usage: replayCompare.js --base OTHER_CHECKOUT [FILE] [--pipeline resin.yaml] [--rounds 9]');
   const pipeline = option('pipeline') ?? 'resin.yaml';
   const rounds = flag('rounds', 9);
   const builds = [await load('base', resolve(base)), await load('this', PACKAGE_ROOT)];
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     // Alternating which goes first, so that neither always follows the other's garbage.
     for (const b of r % 2 ? [...builds].reverse() : builds) {
       const c0 = mainThreadRunMs();
-      const n = await b.replay(resolve(file), pipeline);
+      const n = await b.replay(file === undefined ? undefined : resolve(file), pipeline);
       if (r > 0) b.cpu.push(mainThreadRunMs() - c0);
       if (samples >= 0 && n !== samples) throw new Error(`${b.name} read ${n} samples, the other ${samples}`);
       samples = n;

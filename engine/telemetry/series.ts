@@ -186,6 +186,22 @@ export class SeriesCatalog implements Checkpointable {
     return ids;
   }
 
+  /**
+   * `filtered` holds the rows of `batch` that `keep` marks (filterBatch's copy). When
+   * `batch` is the one last mapped, its series are those rows' ids: the next operator's
+   * rowsToSeries takes them from here instead of mapping every row again. `out`
+   * receives them when long enough.
+   */
+  adoptFiltered(batch: RecordBatch<SampleColumns>, filtered: RecordBatch<SampleColumns>, keep: Uint8Array, out: Int32Array): void {
+    if (batch !== this.lastBatch) return;
+    const from = this.lastIds!, n = batch.numRows;
+    const ids = out.length >= filtered.numRows ? out : new Int32Array(filtered.numRows);
+    let j = 0;
+    for (let i = 0; i < n; i++) if (keep[i]) ids[j++] = from[i]!;
+    this.lastBatch = filtered;
+    this.lastIds = ids;
+  }
+
   private recordAttr(name: StringField, batch: RecordBatch<SampleColumns>, ids: Int32Array, into: Int32Array): void {
     const col = batch.getChild(name)!.data[0]!;
     if (col.nullCount === col.length) return;

@@ -46,6 +46,7 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
   let recent = new RecentSamples(span);
   const duplicates = ctx.metrics.counter('samples_dropped', { reason: 'duplicate' });
   let seriesBuf: Int32Array = new Int32Array(0);
+  let keptBuf: Int32Array = new Int32Array(0);
 
   function process(batch: SampleBatch): SampleBatch {
     const n = batch.data.numRows;
@@ -99,6 +100,8 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
     const mark = maxTs - lateness;
     recent.expire(mark);
     const out: SampleBatch = keep === null ? batch : filterBatch(batch, keep, kept);
+    // The rollup downstream asks for the kept rows' series: they are known already.
+    if (keep !== null && dedupe) ctx.catalog.adoptFiltered(batch.data, out.data, keep, keptBuf.length >= kept ? keptBuf : (keptBuf = new Int32Array(kept)));
     return { data: out.data, source: out.source, records: out.records, watermark: mark };
   }
 

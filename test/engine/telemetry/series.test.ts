@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeSampleBatch, utf8Data } from '../../../engine/telemetry/arrowData.js';
+import { filterBatch } from '../../../engine/telemetry/filter.js';
 import { SeriesCatalog } from '../../../engine/telemetry/series.js';
 
 const HOSTS = Array.from({ length: 50 }, (_, h) => `h${h}`);
@@ -39,5 +40,30 @@ describe('SeriesCatalog.rowsToSeries', () => {
     const r = rows(3);
     expect([...restored.rowsToSeries(batch(r, shared))]).toEqual([...catalog.rowsToSeries(batch(r, shared))]);
     expect(restored.size).toBe(150);
+  });
+
+  it('takes a filtered copy\'s ids from the batch it was filtered from, and only from that batch', () => {
+    const rows = Array.from({ length: 300 }, (_, i): [number, number] => [(i * 11) % 50, i % 3]);
+    const keep = Uint8Array.from(rows, (_, i) => (i % 7 === 3 ? 0 : 1));
+    const kept = keep.reduce((a, b) => a + b, 0);
+    const wrap = (data: ReturnType<typeof batch>) => ({ data, source: 't', records: new Float64Array(data.numRows), watermark: 0 });
+    const catalog = new SeriesCatalog();
+    const whole = batch(rows, null);
+    const ids = [...catalog.rowsToSeries(whole)];
+    const filtered = filterBatch(wrap(whole), keep, kept).data;
+    const out = new Int32Array(kept);
+    catalog.adoptFiltered(whole, filtered, keep, out);
+    // The catalog answers with the adopted array: the kept rows' ids, in order.
+    expect(catalog.rowsToSeries(filtered)).toBe(out);
+    expect([...out]).toEqual(ids.filter((_, i) => keep[i]));
+    // A batch other than the one last mapped is not adopted: its copy is mapped afresh.
+    const other = batch(rows.map(([h, c]): [number, number] => [(h + 1) % 50, c]), null);
+    const otherFiltered = filterBatch(wrap(other), keep, kept).data;
+    const stale = new Int32Array(kept).fill(-1);
+    catalog.adoptFiltered(other, otherFiltered, keep, stale);
+    expect([...stale]).toEqual(new Array(kept).fill(-1));
+    const fresh = new SeriesCatalog();
+    fresh.restore(catalog.checkpoint());
+    expect([...catalog.rowsToSeries(otherFiltered)]).toEqual([...fresh.rowsToSeries(otherFiltered)]);
   });
 });
