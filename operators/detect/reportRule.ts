@@ -103,6 +103,8 @@ const PEER_HORIZON = 2000;
  * change or a cluster's buffering moves its peers by more, a few peers' drift by less.
  */
 const PEER_EVENT = 0.02;
+/** Hours either side of a step's day-ago value that may stand for it when it was left out. */
+const NEAR_HOURS = 3;
 /** Most peers compared (the latest to join): bounds the work per reported process. */
 const MAX_PEERS = 256;
 
@@ -264,7 +266,8 @@ export class GrowthJudge {
    * cycle earlier reached `peerShare` of its own. A cycle apart, the daily load cancels;
    * a host's workload shift moves its host-mates, a cluster's outage the group's
    * buffers, while a leak that jumps is the process's own. Peers that restarted within
-   * the cycle (and its warm-up) say nothing and are left out.
+   * the cycle (and its warm-up) say nothing and are left out. A step whose own change
+   * cannot be measured (or did not grow) counts as shared.
    */
   stepShared(id: number, p: number): boolean {
     const d = this.rp.cycle, ring = this.ring, s = this.state, period = this.rp.period;
@@ -272,7 +275,15 @@ export class GrowthJudge {
       const now = ring.value(q, p), then = ring.value(q, p - d);
       return now > 0 && then > 0 ? Math.log(now / then) : NaN;
     };
-    const own = dayLog(id);
+    let own = dayLog(id);
+    // A day before may be a spike left out (or a gap): the nearest hour kept stands for it.
+    // Unmeasured, the step would count as shared and throw away the growth so far, and a
+    // fast leak's own rises make such spikes.
+    const now = ring.value(id, p);
+    for (let k = 1; k <= NEAR_HOURS && own !== own; k++) {
+      const before = ring.value(id, p - d - k), then = before > 0 ? before : ring.value(id, p - d + k);
+      if (now > 0 && then > 0) own = Math.log(now / then);
+    }
     if (!(own > 0)) return true;
     const since = (p - d) * period;
     const peer = (q: number) => (s.warmUntil[q]! >= since ? NaN : dayLog(q));

@@ -26,7 +26,7 @@ function setup(n: number, periods: number, value: (i: number, p: number) => numb
   lives.ensure(n);
   const judge = new GrowthJudge(rp, ring, peers, state, lives);
   judge.ensure(n, 1);
-  return Object.assign(judge, { evidence: lives, interval: state });
+  return Object.assign(judge, { evidence: lives, interval: state, periods: ring });
 }
 
 const cycle = (p: number) => 1000 * (1 + 0.08 * Math.sin((2 * Math.PI * p) / 24));
@@ -222,5 +222,20 @@ describe('report rule', () => {
     expect(judge.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
     // Host-mates that took the same growth without a restart make it an event.
     expect(setup(5, 100, (i, p) => (1000 + 100 * i) * (i <= 2 ? rise(p) : 1), RP, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
+  });
+
+  it('measures a step against the nearest hour kept when the hour a day before was a spike left out', () => {
+    // Series 0 leaks 10%/day under the daily cycle; its two host-mates stay flat.
+    const leak = (i: number, p: number) => cycle(p) + (i === 0 ? (100 * p) / 24 : 0);
+    const judge = setup(3, 100, leak);
+    expect(judge.stepShared(0, 99)).toBe(false);
+    // The hour a day before held a spike, left out of every level (PeriodRing.mask).
+    const masked = setup(3, 100, leak);
+    masked.periods.mask(0, 75, 75);
+    expect(masked.stepShared(0, 99)).toBe(false);
+    // With every hour within three of it left out, nothing stands for it: shared, as before.
+    const gone = setup(3, 100, leak);
+    gone.periods.mask(0, 72, 78);
+    expect(gone.stepShared(0, 99)).toBe(true);
   });
 });
