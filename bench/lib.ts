@@ -134,6 +134,11 @@ export function option(name: string): string | undefined {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : undefined;
 }
 
+/** The last argument that is neither an option (`--name`) nor an option's value: a file to replay, or undefined. */
+export function positional(): string | undefined {
+  return process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--')).pop();
+}
+
 /** The median of `values` (the upper middle one of an even count; any order, not modified), NaN when empty. */
 export function median(values: readonly number[]): number {
   return values.length === 0 ? NaN : [...values].sort((a, b) => a - b)[values.length >> 1]!;

@@ -8,17 +8,18 @@
  *
  * `--base` is another checkout, built (its dist/ and pipelines/ are used); FILE any
  * telemetry file `resin replay` reads, or none to run the pipeline's own source (a
- * simulator, whose samples include late ones and duplicates). `--pipeline` names a file of each checkout's
- * pipelines/, or is a path to one definition both builds run (bench/pipelines/ has
- * pipelines that time one operator). Prints the median main-thread CPU time of each
- * build's replays (the first round dropped: module loading) and their ratio.
+ * simulator, whose samples include late ones and duplicates). `--pipeline` names a
+ * file of each checkout's pipelines/, or is a path to one definition both builds run
+ * (bench/pipelines/ has pipelines that time one operator). Prints the median
+ * main-thread CPU time of each build's replays (the first round dropped: module
+ * loading) and their ratio.
  */
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { mainThreadRunMs } from './cpu.js';
-import { flag, median, option } from './lib.js';
+import { flag, median, option, positional } from './lib.js';
 
 export interface Build {
   name: string;
@@ -47,7 +48,7 @@ export async function load(name: string, root: string): Promise<Build> {
 
 async function main(): Promise<void> {
   const base = option('base');
-  const file = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--')).pop();
+  const file = positional();
   if (!base) throw new Error('usage: replayCompare.js --base OTHER_CHECKOUT [FILE] [--pipeline resin.yaml] [--rounds 9]');
   const pipeline = option('pipeline') ?? 'resin.yaml';
   const rounds = flag('rounds', 9);

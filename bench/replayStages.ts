@@ -13,7 +13,7 @@
 import { join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../engine/cli/paths.js';
 import { mainThreadRunMs } from './cpu.js';
-import { flag, median } from './lib.js';
+import { flag, median, positional } from './lib.js';
 import { load } from './replayCompare.js';
 
 const STAGES: { name: string; pipeline: string }[] = [
@@ -24,7 +24,7 @@ const STAGES: { name: string; pipeline: string }[] = [
 ];
 
 async function main(): Promise<void> {
-  const file = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--')).pop();
+  const file = positional();
   if (!file) throw new Error('usage: replayStages.js FILE [--rounds 7]');
   const rounds = flag('rounds', 7);
   const build = await load('this', PACKAGE_ROOT);

@@ -24,7 +24,7 @@
 import { leakSegment, segmentSlope, warmupTicks, type LeakSegment } from '../../connectors/simulator/schedule.js';
 import type { FleetPlan } from '../../connectors/simulator/fleet.js';
 import { option } from '../lib.js';
-import { hourlyFleet } from './cache.js';
+import { hourlyFleet, type FleetSpec } from './cache.js';
 import { HOUR, simulatorOf, type HourlyFleet } from './hourly.js';
 import { SETS } from './pool.js';
 
@@ -88,75 +88,93 @@ export function leaked(plan: FleetPlan, index: number, ticks: number): number {
 
 interface Leak { component: string; firstDay: number; startsWithRestart: boolean }
 
+/** What a set of fleets shows: healthy processes' day changes by component, and each leak's first day. */
+interface Measured {
+  changes: Map<string, number[]>;
+  /** The largest day change of each healthy process, by component. */
+  peaks: Map<string, number[]>;
+  /** Clean 24-hour windows of healthy processes, in days. */
+  cleanDays: number;
+  leaks: Leak[];
+}
+
+function listIn<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
+function measure(specs: readonly FleetSpec[]): Measured {
+  const m: Measured = { changes: new Map(), peaks: new Map(), cleanDays: 0, leaks: [] };
+  for (const spec of specs) {
+    const { fleet } = hourlyFleet(spec);
+    const plan = simulatorOf(spec).plan;
+    const ticksPerHour = plan.ticksPerDay / DAY_HOURS;
+    const warmup = new Map(plan.profiles.map((p, c) => [p.name, warmupTicks(plan, c) / ticksPerHour]));
+    // The plan's leak of each leaking series, by host, component and process name.
+    const leakOf = new Map<string, number>();
+    for (let s = 0; s < plan.seriesCount; s++) {
+      const i = plan.seriesLeak[s]!;
+      if (i >= 0) leakOf.set(`${plan.hostNames[plan.seriesHost[s]!]}|${plan.profiles[plan.seriesComponent[s]!]!.name}|${plan.processNames[plan.seriesProcess[s]!]}`, i);
+    }
+    for (let id = 0; id < fleet.series; id++) {
+      const component = fleet.names[id]![1];
+      const start = fleet.leakStart[id]!;
+      if (start !== start) {
+        const c = dayChanges(fleet, id, warmup.get(component)!);
+        const all = listIn(m.changes, component);
+        for (const v of c) all.push(v);
+        m.cleanDays += c.length / DAY_HOURS;
+        listIn(m.peaks, component).push(c.reduce((max, v) => (v > max ? v : max), -Infinity));
+        continue;
+      }
+      const at = Math.floor((start - fleet.startMs) / HOUR);
+      const restartAt = (from: number, to: number) => {
+        for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return h;
+        return -1;
+      };
+      const next = restartAt(at + 2, at + DAY_HOURS);
+      const hours = next < 0 ? DAY_HOURS : next - at;
+      const key = fleet.names[id]!.slice(0, 3).join('|');
+      const index = leakOf.get(key);
+      if (index === undefined) throw new Error(`no planned leak for series ${key}`);
+      m.leaks.push({ component, firstDay: leaked(plan, index, hours * ticksPerHour), startsWithRestart: restartAt(at - 1, at + 1) >= 0 });
+    }
+  }
+  return m;
+}
+
+function report(name: string, m: Measured, recall: number): void {
+  const sigma = new Map([...m.changes].map(([c, v]) => [c, robustSigma(v)]));
+  console.log(`${name}: robust sigma of healthy 24-h changes: ${[...sigma].map(([c, s]) => `${c} ${(100 * s).toFixed(2)} %`).join(', ')}`);
+  const L = m.leaks.length;
+  const restarted = m.leaks.filter((l) => l.startsWithRestart).length;
+  const found = Math.ceil(recall * L);
+  for (const k of SIGMAS) {
+    let healthy = 0, paged = 0;
+    for (const [c, peaks] of m.peaks) {
+      healthy += peaks.length;
+      paged += peaks.filter((p) => p > k * sigma.get(c)!).length;
+    }
+    const late = m.leaks.filter((l) => l.startsWithRestart || l.firstDay < k * sigma.get(l.component)!).length;
+    // Of `found` leaks, at least late - (L - found) come after a day; pct(…, 0.5) in score.ts is the floor(n/2)-th.
+    const lateFound = Math.max(0, late - (L - found));
+    const verdict = found - lateFound <= Math.floor(found / 2) ? 'over 24 h' : 'possibly within 24 h';
+    // Even a rule that explained away every shift, buffer and spike would meet the Gaussian core: one look a day.
+    const core = m.cleanDays * gaussianTail(k);
+    console.log(`  ${k} sigmas (page ${(100 * paged / healthy).toFixed(0)} % of ${healthy} healthy processes as measured, ~${core.toFixed(0)} on Gaussian noise alone): `
+      + `${late} of ${L} leaks cannot be found within a day (${restarted} start with a restart); `
+      + `at recall ${recall}, ${lateFound} of ${found} found come later: median ${verdict}`);
+  }
+}
+
 function main(): void {
   const set = option('set') ?? 'all';
   const recall = Number(option('recall') ?? 0.95);
   for (const name of set === 'all' ? Object.keys(SETS) : [set]) {
     const specs = SETS[name];
     if (!specs) throw new Error(`--set must be tuning, holdout or all, got ${set}`);
-    const changes = new Map<string, number[]>();
-    let cleanDays = 0;
-    const healthyPeaks = new Map<string, number[]>();
-    const leaks: Leak[] = [];
-    for (const spec of specs) {
-      const { fleet } = hourlyFleet(spec);
-      const plan = simulatorOf(spec).plan;
-      const ticksPerHour = plan.ticksPerDay / DAY_HOURS;
-      const warmup = new Map(plan.profiles.map((p, c) => [p.name, warmupTicks(plan, c) / ticksPerHour]));
-      // The plan's leak of each leaking series, by host, component and process name.
-      const leakOf = new Map<string, number>();
-      for (let s = 0; s < plan.seriesCount; s++) {
-        const i = plan.seriesLeak[s]!;
-        if (i >= 0) leakOf.set(`${plan.hostNames[plan.seriesHost[s]!]}|${plan.profiles[plan.seriesComponent[s]!]!.name}|${plan.processNames[plan.seriesProcess[s]!]}`, i);
-      }
-      for (let id = 0; id < fleet.series; id++) {
-        const component = fleet.names[id]![1];
-        const start = fleet.leakStart[id]!;
-        if (start !== start) {
-          const c = dayChanges(fleet, id, warmup.get(component)!);
-          let all = changes.get(component);
-          if (!all) changes.set(component, (all = []));
-          for (const v of c) all.push(v);
-          cleanDays += c.length / DAY_HOURS;
-          let peaks = healthyPeaks.get(component);
-          if (!peaks) healthyPeaks.set(component, (peaks = []));
-          peaks.push(c.reduce((m, v) => (v > m ? v : m), -Infinity));
-          continue;
-        }
-        const at = Math.floor((start - fleet.startMs) / HOUR);
-        const restartAt = (from: number, to: number) => {
-          for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return h;
-          return -1;
-        };
-        const next = restartAt(at + 2, at + DAY_HOURS);
-        const hours = next < 0 ? DAY_HOURS : next - at;
-        const key = fleet.names[id]!.slice(0, 3).join('|');
-        const index = leakOf.get(key);
-        if (index === undefined) throw new Error(`no planned leak for series ${key}`);
-        leaks.push({ component, firstDay: leaked(plan, index, hours * ticksPerHour), startsWithRestart: restartAt(at - 1, at + 1) >= 0 });
-      }
-    }
-    const sigma = new Map([...changes].map(([c, v]) => [c, robustSigma(v)]));
-    console.log(`${name}: robust sigma of healthy 24-h changes: ${[...sigma].map(([c, s]) => `${c} ${(100 * s).toFixed(2)} %`).join(', ')}`);
-    const L = leaks.length;
-    const restarted = leaks.filter((l) => l.startsWithRestart).length;
-    const found = Math.ceil(recall * L);
-    for (const k of SIGMAS) {
-      let healthy = 0, paged = 0;
-      for (const [c, peaks] of healthyPeaks) {
-        healthy += peaks.length;
-        paged += peaks.filter((p) => p > k * sigma.get(c)!).length;
-      }
-      const late = leaks.filter((l) => l.startsWithRestart || l.firstDay < k * sigma.get(l.component)!).length;
-      // Of `found` leaks, at least late - (L - found) come after a day; pct(…, 0.5) in score.ts is the floor(n/2)-th.
-      const lateFound = Math.max(0, late - (L - found));
-      const verdict = found - lateFound <= Math.floor(found / 2) ? 'over 24 h' : 'possibly within 24 h';
-      // Even a rule that explained away every shift, buffer and spike would meet the Gaussian core: one look a day.
-      const core = cleanDays * gaussianTail(k);
-      console.log(`  ${k} sigmas (page ${(100 * paged / healthy).toFixed(0)} % of ${healthy} healthy processes as measured, ~${core.toFixed(0)} on Gaussian noise alone): `
-        + `${late} of ${L} leaks cannot be found within a day (${restarted} start with a restart); `
-        + `at recall ${recall}, ${lateFound} of ${found} found come later: median ${verdict}`);
-    }
+    report(name, measure(specs), recall);
   }
 }
 
