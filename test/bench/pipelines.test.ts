@@ -1,0 +1,27 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
+import { main } from '../../engine/cli/main.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+/** Every definition shipped in pipelines/ and the benchmarks' own in bench/pipelines/. */
+const files = ['pipelines', join('bench', 'pipelines')].flatMap((dir) =>
+  readdirSync(join(PACKAGE_ROOT, dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)));
+
+describe('pipeline definitions in the repository', () => {
+  it('includes the benchmarks\' stage pipelines', () => {
+    expect(files).toEqual(expect.arrayContaining([join('bench', 'pipelines', 'level1.yaml'), join('bench', 'pipelines', 'simulated-level1.yaml')]));
+  });
+
+  it.each(files)('resin validate accepts %s', async (file) => {
+    let out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { out += String(s); return true; });
+    const code = await main(['validate', join(PACKAGE_ROOT, file)]);
+    vi.restoreAllMocks();
+    expect(out).toMatch(/valid \(\d+ nodes, \d+ edges\)/);
+    expect(code).toBe(0);
+  });
+});
