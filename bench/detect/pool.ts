@@ -77,7 +77,7 @@ function line(name: string, t: Tally, perFleet?: string): string {
   const lat = [...t.latency].sort((a, b) => a - b);
   const precision = t.found + t.falseAlarms ? t.found / (t.found + t.falseAlarms) : 1;
   return `${name}: ${perFleet === undefined ? '' : `false alarms ${t.falseAlarms}, precision ${fixed(precision, 3)}, `}found ${t.found} / ${t.leaks},`
-    + ` recall ${fixed(t.found / t.leaks, 3)}, latency p50 ${fixed(pct(lat, 0.5))} h p90 ${fixed(pct(lat, 0.9))} h,`
+    + ` recall ${fixed(t.found / t.leaks, 3)}, latency p50 ${fixed(pct(lat, 0.5))} h p90 ${fixed(pct(lat, 0.9))} h mean ${fixed(lat.reduce((a, b) => a + b, 0) / lat.length)} h,`
     + ` within 24 h ${lat.filter((l) => l <= 24).length}${perFleet === undefined ? '' : ` [false/found: ${perFleet}]`}`;
 }
 

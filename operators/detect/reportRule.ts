@@ -75,7 +75,7 @@ export type VerdictCode = (typeof Verdict)[keyof typeof Verdict];
  * soon after the anchor, growth too small, not clear enough before min_duration, within
  * the noise, not recent, gone from the latest hours, short of growth_z with earlier
  * lifetimes pooled, peers grew too, or peers grew as an event does only with the
- * host-mates restarted meanwhile counted.
+ * peers restarted meanwhile counted.
  * For tools that trace the rule (bench/detect/pool.ts --why); the operator does not read it.
  */
 export const Held = {
@@ -236,8 +236,8 @@ export class GrowthJudge {
     // Peers that grew for real make it an event (the interval starts after it); peers that only
     // drifted a little hold the report back without throwing the interval away.
     if (!(alone && shared.peers >= PEER_EVENT)) return this.hold(Held.peers);
-    // An event throws away the growth so far, so it must be the host's and not a few host-mates'
-    // own restarts: host-mates restarted within the compared days (their warm-up is theirs) are left out.
+    // An event throws away the growth so far, so it must be the host's or the group's and not some
+    // peers' own restarts: peers restarted within the compared days (their warm-up is theirs) are left out.
     const settled = this.sharedGrowth(id, p, shift, true, now);
     return settled.peers >= PEER_EVENT && settled.peers >= rp.peerShare * settled.own ? Verdict.shared : this.hold(Held.restartedPeers);
   }
@@ -298,13 +298,15 @@ export class GrowthJudge {
    * its model group's median) between two day-long windows `shift` periods apart, ending
    * at p. Peers are measured without their restart and the first quarter of its warm-up:
    * most of a warm-up is over within hours, and what remains only makes peers look more
-   * like growing, which errs towards silence. With `settledHost`, host-mates restarted
-   * since the earlier day began are left out altogether (the group's peers are not:
-   * a rollout restarts many of them, and a cluster's buffers fill all the same).
+   * like growing, which errs towards silence. With `settled`, peers restarted since the
+   * earlier day began are left out altogether, host-mates and group peers alike: the
+   * rest of their warm-up is theirs, and a rollout that restarted a whole group says
+   * nothing about a process it did not restart (a cluster's buffers fill in the peers
+   * left as well).
    * `own` is the series' growth over those windows, when the caller has it already.
    */
   private sharedGrowth(
-    id: number, p: number, shift: number, settledHost = false, own = stitchedGrowth(this.ring, id, p, this.rp.cycle, shift, 0, 0),
+    id: number, p: number, shift: number, settled = false, own = stitchedGrowth(this.ring, id, p, this.rp.cycle, shift, 0, 0),
   ): { own: number; peers: number } {
     const d = this.rp.cycle, s = this.state, period = this.rp.period, ring = this.ring;
     const out = this.shared;
@@ -318,8 +320,9 @@ export class GrowthJudge {
       return stitchedGrowth(ring, q, p, d, shift, from, from + Math.ceil((s.warmUntil[q]! - restart) / 4 / period));
     };
     const since = (p - d - shift + 1) * period;
-    const host = this.peers.medianGrowth(id, true, settledHost ? (q) => (s.warmUntil[q]! >= since ? NaN : growth(q)) : growth, this.peerGrowth);
-    const group = this.peers.medianGrowth(id, false, growth, this.peerGrowth);
+    const peer = settled ? (q: number) => (s.warmUntil[q]! >= since ? NaN : growth(q)) : growth;
+    const host = this.peers.medianGrowth(id, true, peer, this.peerGrowth);
+    const group = this.peers.medianGrowth(id, false, peer, this.peerGrowth);
     out.peers = Math.max(host === host ? host : -Infinity, group === group ? group : -Infinity);
     return out;
   }

@@ -13,12 +13,12 @@ const RP: ReportParams = {
 };
 
 /** A judge over `n` series on one host, filled for periods [0, periods) by value(i, p). */
-function setup(n: number, periods: number, value: (i: number, p: number) => number, rp = RP, group = (_: number) => 0) {
+function setup(n: number, periods: number, value: (i: number, p: number) => number, rp = RP, group = (_: number) => 0, host = (_: number) => 0) {
   const ring = new PeriodRing(168), peers = new PeerIndex(), state = new IntervalState();
   ring.ensure(n);
   state.ensure(n);
   for (let i = 0; i < n; i++) {
-    peers.join(i, 0, group(i));
+    peers.join(i, host(i), group(i));
     state.warmUntil[i] = -Infinity;
     for (let p = 0; p < periods; p++) ring.write(i, p, value(i, p));
   }
@@ -222,6 +222,25 @@ describe('report rule', () => {
     expect(judge.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
     // Host-mates that took the same growth without a restart make it an event.
     expect(setup(5, 100, (i, p) => (1000 + 100 * i) * (i <= 2 ? rise(p) : 1), RP, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
+  });
+
+  it('does not call growth an event when the group peers that grew with it had just restarted in a rollout', () => {
+    // Five processes of one component, each on a host of its own; process 0 grows 10% over six
+    // hours at period 80. Two group peers warm up by 12% over a day from period 70; two stay flat.
+    const warm = (p: number) => 1 + 0.12 * Math.min(1, Math.max(0, (p - 70) / 24));
+    const rise = (p: number) => 1 + 0.1 * Math.min(1, Math.max(0, (p - 80) / 6));
+    const value = (i: number, p: number) => (1000 + 100 * i) * (i === 0 ? rise(p) : i <= 2 ? warm(p) : 1);
+    const own = (i: number) => i, one = () => 0;
+    expect(setup(5, 100, value, RP, one, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
+    const judge = setup(5, 100, value, RP, one, own);
+    for (const q of [1, 2]) {
+      judge.interval.restartTs[q] = 70 * H;
+      judge.interval.warmUntil[q] = 72 * H;
+    }
+    expect(judge.judge(0, 99, 0, 0, 1)).toBe(Verdict.notYet);
+    expect(judge.held).toBe(Held.restartedPeers);
+    // Group peers that took the same growth without a restart make it an event.
+    expect(setup(5, 100, (i, p) => (1000 + 100 * i) * (i <= 2 ? rise(p) : 1), RP, one, own).judge(0, 99, 0, 0, 1)).toBe(Verdict.shared);
   });
 
   it('measures a step against the nearest hour kept when the hour a day before was a spike left out', () => {
