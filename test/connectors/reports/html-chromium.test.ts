@@ -16,13 +16,28 @@ import { sampleReport } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'resin-report-html-'));
 let browser: ChildProcess | null = null;
-afterAll(async () => {
-  if (browser && browser.exitCode === null) {
-    const gone = new Promise((r) => browser!.once('exit', r));
-    browser.kill('SIGKILL');
-    await gone;
+/** Whether any process of group `pgid` is left (zombies count until reaped). */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  // Chromium's helper processes may still write to the profile for a moment after the browser exits.
+}
+
+afterAll(async () => {
+  const pid = browser?.pid;
+  if (pid !== undefined) {
+    // Chromium's helper processes (its group, as it was started detached) write to the
+    // profile after the browser itself exits: all of them go, and are waited for (5 s at most).
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+    for (let i = 0; i < 100 && groupAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  }
   rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
@@ -32,7 +47,7 @@ function launch(url: string): Promise<number> {
     '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--hide-scrollbars',
     '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', `--user-data-dir=${join(dir, 'profile')}`,
     '--window-size=1024,1400', url,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let err = '';
     browser!.stderr!.on('data', (d: Buffer) => {
