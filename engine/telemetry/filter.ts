@@ -30,15 +30,24 @@ function copyBitmap(src: Uint8Array | null | undefined, nullCount: number, runs:
   return { bitmap: out, nulls };
 }
 
-/** The kept runs of `src`, one block copy per run: dropped rows are few (late samples, duplicates). */
-function copyRuns<T extends Float64Array | Int32Array>(src: T, runs: Int32Array, kept: number): T {
-  const out = new (src.constructor as new (n: number) => T)(kept);
+/** The kept runs of `src`, one block copy per run (dropped rows are few: late samples, duplicates), into `into` when given. */
+function copyRuns<T extends Float64Array | Int32Array>(src: T, runs: Int32Array, kept: number, into?: T): T {
+  const out = into ?? new (src.constructor as new (n: number) => T)(kept);
   for (let r = 0, j = 0; r < runs.length; r += 2) {
     const start = runs[r]!, end = runs[r + 1]!;
     out.set(src.subarray(start, end) as never, j);
     j += end - start;
   }
   return out;
+}
+
+/**
+ * The rows of `src` where `keep[i]` is 1 (`kept` of them, of the first `keep.length`),
+ * in order: a column that goes with a batch filterBatch was given, such as its series
+ * ids. Copied into `into` (at least `kept` long) when given.
+ */
+export function keptRows<T extends Float64Array | Int32Array>(src: T, keep: Uint8Array, kept: number, into?: T): T {
+  return copyRuns(src, keptRuns(keep, keep.length), kept, into);
 }
 
 /**

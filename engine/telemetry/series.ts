@@ -187,17 +187,13 @@ export class SeriesCatalog implements Checkpointable {
   }
 
   /**
-   * `filtered` holds the rows of `batch` that `keep` marks (filterBatch's copy). When
-   * `batch` is the one last mapped, its series are those rows' ids: the next operator's
-   * rowsToSeries takes them from here instead of mapping every row again. `out`
-   * receives them when long enough.
+   * `filtered` holds some rows of `batch` (filterBatch's copy), and `ids` their series
+   * (keptRows of what rowsToSeries gave for `batch`). When `batch` is the one last mapped,
+   * the next operator's rowsToSeries of `filtered` takes them from here instead of
+   * mapping every row again.
    */
-  adoptFiltered(batch: RecordBatch<SampleColumns>, filtered: RecordBatch<SampleColumns>, keep: Uint8Array, out: Int32Array): void {
+  adoptFiltered(batch: RecordBatch<SampleColumns>, filtered: RecordBatch<SampleColumns>, ids: Int32Array): void {
     if (batch !== this.lastBatch) return;
-    const from = this.lastIds!, n = batch.numRows;
-    const ids = out.length >= filtered.numRows ? out : new Int32Array(filtered.numRows);
-    let j = 0;
-    for (let i = 0; i < n; i++) if (keep[i]) ids[j++] = from[i]!;
     this.lastBatch = filtered;
     this.lastIds = ids;
   }

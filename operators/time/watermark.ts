@@ -3,7 +3,7 @@ import { toMs } from '../../engine/duration.js';
 import { durationSchema } from '../../engine/pipeline/options.js';
 import type { NodeContext, OperatorInstance, OperatorSpec } from '../../engine/spec.js';
 import type { Checkpointable } from '../../engine/state.js';
-import { filterBatch } from '../../engine/telemetry/filter.js';
+import { filterBatch, keptRows } from '../../engine/telemetry/filter.js';
 import { floatColumn, rowObject, type SampleBatch } from '../../engine/telemetry/schema.js';
 import { RecentSamples, Seen } from './recentSamples.js';
 
@@ -100,8 +100,11 @@ export function watermark(options: WatermarkOptions, ctx: NodeContext): Operator
     const mark = maxTs - lateness;
     recent.expire(mark);
     const out: SampleBatch = keep === null ? batch : filterBatch(batch, keep, kept);
-    // The rollup downstream asks for the kept rows' series: they are known already.
-    if (keep !== null && dedupe) ctx.catalog.adoptFiltered(batch.data, out.data, keep, keptBuf.length >= kept ? keptBuf : (keptBuf = new Int32Array(kept)));
+    if (keep !== null && dedupe) {
+      // The rollup downstream asks for the kept rows' series: they are known already.
+      if (keptBuf.length < kept) keptBuf = new Int32Array(kept);
+      ctx.catalog.adoptFiltered(batch.data, out.data, keptRows(series, keep, kept, keptBuf));
+    }
     return { data: out.data, source: out.source, records: out.records, watermark: mark };
   }
 
