@@ -25,7 +25,7 @@ import { leakSegment, segmentSlope, warmupTicks, type LeakSegment } from '../../
 import type { FleetPlan } from '../../connectors/simulator/fleet.js';
 import { option } from '../lib.js';
 import { hourlyFleet, type FleetSpec } from './cache.js';
-import { HOUR, simulatorOf, type HourlyFleet } from './hourly.js';
+import { HOUR, restartAt, simulatorOf, type HourlyFleet } from './hourly.js';
 import { SETS } from './pool.js';
 
 const DAY_HOURS = 24;
@@ -129,16 +129,12 @@ function measure(specs: readonly FleetSpec[]): Measured {
         continue;
       }
       const at = Math.floor((start - fleet.startMs) / HOUR);
-      const restartAt = (from: number, to: number) => {
-        for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return h;
-        return -1;
-      };
-      const next = restartAt(at + 2, at + DAY_HOURS);
+      const next = restartAt(fleet, id, at + 2, at + DAY_HOURS);
       const hours = next < 0 ? DAY_HOURS : next - at;
       const key = fleet.names[id]!.slice(0, 3).join('|');
       const index = leakOf.get(key);
       if (index === undefined) throw new Error(`no planned leak for series ${key}`);
-      m.leaks.push({ component, firstDay: leaked(plan, index, hours * ticksPerHour), startsWithRestart: restartAt(at - 1, at + 1) >= 0 });
+      m.leaks.push({ component, firstDay: leaked(plan, index, hours * ticksPerHour), startsWithRestart: restartAt(fleet, id, at - 1, at + 1) >= 0 });
     }
   }
   return m;

@@ -118,6 +118,12 @@ export function simulate(opts: SimulatedFleet): { fleet: HourlyFleet; catalog: S
   };
 }
 
+/** The first hour in [from, to] (hour indexes of the fleet) in which series `id` restarted, or -1. */
+export function restartAt(fleet: HourlyFleet, id: number, from: number, to: number): number {
+  for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return h;
+  return -1;
+}
+
 /** A catalog whose ids are the fleet's ids, with region and cluster recorded. */
 export function catalogOf(fleet: HourlyFleet): SeriesCatalog {
   const c = new SeriesCatalog();

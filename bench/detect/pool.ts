@@ -15,10 +15,10 @@
 import { option } from '../lib.js';
 import { hourlyFleet, type FleetSpec } from './cache.js';
 import { detect } from './detection.js';
-import { HOUR, type HourlyFleet } from './hourly.js';
+import { HOUR, restartAt } from './hourly.js';
 import { pct, score } from './score.js';
+import { traced } from './traced.js';
 import type { ProcessDetectOptions } from '../../operators/detect/process-detect.js';
-import { GrowthJudge, Held, Verdict } from '../../operators/detect/reportRule.js';
 
 /** The fleets of `npm run bench:accuracy`'s default and held-out scenarios, at level 2. */
 export const SETS: Record<string, FleetSpec[]> = {
@@ -36,34 +36,7 @@ export const SETS: Record<string, FleetSpec[]> = {
   ],
 };
 
-/** Whether series `id` restarted in an hour of [from, to] (hour indexes of the fleet). */
-function restartedWithin(fleet: HourlyFleet, id: number, from: number, to: number): boolean {
-  for (let h = Math.max(0, from); h <= Math.min(fleet.hours - 1, to); h++) if (fleet.restarted[h * fleet.series + id]) return true;
-  return false;
-}
-
 interface Tally { falseAlarms: number; leaks: number; found: number; latency: number[] }
-
-const HELD_NAME = new Map<number, string>(Object.entries(Held).map(([name, code]) => [code, name]));
-
-/**
- * Runs `run` with every judgement of the report rule passed to `seen`: the operator keeps
- * its judge to itself, so the prototype's method is wrapped for the run (a bench tool's
- * trace, never the engine's).
- */
-function traced<T>(seen: (id: number, p: number, why: string) => void, run: () => T): T {
-  const judge = GrowthJudge.prototype.judge;
-  GrowthJudge.prototype.judge = function (this: GrowthJudge, ...args: Parameters<GrowthJudge['judge']>) {
-    const verdict = judge.apply(this, args);
-    seen(args[0], args[1], verdict === Verdict.report ? 'report' : verdict === Verdict.shared ? 'shared' : HELD_NAME.get(this.held)!);
-    return verdict;
-  };
-  try {
-    return run();
-  } finally {
-    GrowthJudge.prototype.judge = judge;
-  }
-}
 
 /** Counts per reason, as `reason n` sorted by count. */
 function counts(c: Map<string, number>): string {
@@ -98,7 +71,7 @@ async function main(): Promise<void> {
       const { key, fleet } = hourlyFleet(spec);
       const judged: { id: number; p: number; why: string }[] = [];
       // Only the leaking series' judgements are kept: a fleet judges millions.
-      const seen = (id: number, p: number, why: string) => {
+      const seen = (id: number, p: number, _from: number, why: string) => {
         if (fleet.leakStart[id] === fleet.leakStart[id]) judged.push({ id, p, why });
       };
       const d = process.argv.includes('--why') ? traced(seen, () => detect(fleet, options)) : detect(fleet, options);
@@ -115,9 +88,9 @@ async function main(): Promise<void> {
         if (start !== start) continue;
         // Restarted: any restart from the leak's start to its detection (or the end of the fleet).
         const from = Math.floor((start - fleet.startMs) / HOUR), to = after === after ? Math.floor((after - fleet.startMs) / HOUR) : fleet.hours - 1;
-        const groups = [all, restartedWithin(fleet, id, from, to) ? restarted : steady];
+        const groups = [all, restartAt(fleet, id, from, to) >= 0 ? restarted : steady];
         // A rollout of a leaking version starts the leak with a restart (within the hour either side).
-        if (restartedWithin(fleet, id, from - 1, from + 1)) groups.push(withRestart);
+        if (restartAt(fleet, id, from - 1, from + 1) >= 0) groups.push(withRestart);
         for (const g of groups) {
           g.leaks++;
           if (after === after) {
