@@ -1,10 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../engine/cli/paths.js';
-import { main } from '../../engine/cli/main.js';
-
-afterEach(() => vi.restoreAllMocks());
+import { cli } from '../helpers/cli.js';
 
 /** Every definition shipped in pipelines/ and the benchmarks' own in bench/pipelines/. */
 const files = ['pipelines', join('bench', 'pipelines')].flatMap((dir) =>
@@ -16,12 +14,8 @@ describe('pipeline definitions in the repository', () => {
   });
 
   it.each(files)('resin validate accepts %s', async (file) => {
-    let out = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { out += String(s); return true; });
-    const code = await main(['validate', join(PACKAGE_ROOT, file)]);
-    vi.restoreAllMocks();
-    expect(out).toMatch(/valid \(\d+ nodes, \d+ edges\)/);
+    const { code, out, err } = await cli('validate', join(PACKAGE_ROOT, file));
+    expect(out + err).toMatch(/valid \(\d+ nodes, \d+ edges\)/);
     expect(code).toBe(0);
   });
 });

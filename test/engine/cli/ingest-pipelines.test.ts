@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../../engine/cli/paths.js';
-import { main } from '../../../engine/cli/main.js';
+import { cli as run } from '../../helpers/cli.js';
 
-afterEach(() => vi.restoreAllMocks());
-
+/** The CLI's exit code and everything it wrote, stdout and stderr together. */
 async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((s) => { out += String(s); return true; });
-  try {
-    return { code: await main(argv), out };
-  } finally {
-    vi.restoreAllMocks();
-  }
+  const { code, out, err } = await run(...argv);
+  return { code, out: out + err };
 }
 
 describe('shipped ingestion pipelines', () => {
